@@ -1,0 +1,3 @@
+from openconnector.cli import main
+
+main()

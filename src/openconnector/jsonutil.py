@@ -1,0 +1,139 @@
+"""JSON helpers used on the hot path: one canonical encoding, one hash, one dot-path lookup.
+
+Everything that hashes or compares records goes through here so that the contract hashes written
+by one run are comparable with those computed by the next.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import orjson
+
+MISSING: Final = object()
+"""Sentinel for "this path does not exist" (distinct from a JSON null)."""
+
+_CANON_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def _default(value: Any) -> Any:
+    # Decimals, dates, UUIDs, bytes and sets turn up in records from databases and XML parsers.
+    import base64
+    import decimal
+
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    return str(value)
+
+
+def dumps(value: Any) -> bytes:
+    """Compact JSON bytes (non-canonical key order: the order the value has)."""
+    return orjson.dumps(value, default=_default, option=orjson.OPT_NON_STR_KEYS)
+
+
+def dumps_str(value: Any) -> str:
+    return dumps(value).decode("utf-8")
+
+
+def canonical(value: Any) -> bytes:
+    """Canonical JSON: sorted keys, no whitespace. Equal documents give equal bytes."""
+    return orjson.dumps(value, default=_default, option=_CANON_OPTS)
+
+
+def content_hash(value: Any) -> str:
+    """Short, stable hash of a JSON value (hex, 32 chars) for change detection."""
+    return hashlib.blake2b(canonical(value), digest_size=16).hexdigest()
+
+
+loads = orjson.loads
+
+
+def split_path(path: str) -> list[str]:
+    r"""Split a dot-path into segments; ``\.`` escapes a literal dot inside a key."""
+    if "\\." not in path:
+        return path.split(".")
+    parts: list[str] = []
+    buf: list[str] = []
+    i = 0
+    while i < len(path):
+        ch = path[i]
+        if ch == "\\" and i + 1 < len(path) and path[i + 1] == ".":
+            buf.append(".")
+            i += 2
+            continue
+        if ch == ".":
+            parts.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+        i += 1
+    parts.append("".join(buf))
+    return parts
+
+
+def get_path(data: Any, path: str | Sequence[str]) -> Any:
+    """Resolve a dot-path (``a.b.0.c``) in nested dicts/lists; :data:`MISSING` if absent.
+
+    An empty path (``""``) is the root itself.
+    """
+    segments = split_path(path) if isinstance(path, str) else path
+    if isinstance(path, str) and path == "":
+        return data
+    cur = data
+    for seg in segments:
+        if isinstance(cur, Mapping):
+            if seg in cur:
+                cur = cur[seg]
+            else:
+                return MISSING
+        elif isinstance(cur, list):
+            try:
+                cur = cur[int(seg)]
+            except (ValueError, IndexError):
+                return MISSING
+        else:
+            return MISSING
+    return cur
+
+
+def set_path(data: dict[str, Any], path: str | Sequence[str], value: Any) -> None:
+    """Set a dot-path in a nested dict, creating intermediate dicts."""
+    segments = split_path(path) if isinstance(path, str) else list(path)
+    cur: Any = data
+    for seg in segments[:-1]:
+        nxt = cur.get(seg) if isinstance(cur, dict) else None
+        if not isinstance(nxt, (dict, list)):
+            nxt = {}
+            cur[seg] = nxt
+        cur = nxt
+    last = segments[-1]
+    if isinstance(cur, list):
+        idx = int(last)
+        while len(cur) <= idx:
+            cur.append(None)
+        cur[idx] = value
+    else:
+        cur[last] = value
+
+
+def delete_path(data: Any, path: str | Sequence[str]) -> bool:
+    """Remove a dot-path if present; returns whether something was removed."""
+    segments = split_path(path) if isinstance(path, str) else list(path)
+    parent = get_path(data, segments[:-1]) if len(segments) > 1 else data
+    last = segments[-1]
+    if isinstance(parent, dict) and last in parent:
+        del parent[last]
+        return True
+    if isinstance(parent, list):
+        try:
+            del parent[int(last)]
+            return True
+        except (ValueError, IndexError):
+            return False
+    return False

@@ -1,0 +1,328 @@
+"""One pull run, end to end: trigger → read → process batches → deletes → finish.
+
+Honest accounting (``read = created + updated + unchanged + filtered + quarantined + failed``),
+no deletes after an incomplete read, one transaction per batch, and the cursor advanced only after
+a complete read. Processing and store writes run in a worker thread so the connector keeps
+fetching the next page meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from openconnector.config import Project
+from openconnector.connectors.base import Batch, ConnectorError, ReadBase, ReadContext
+from openconnector.jsonutil import split_path
+from openconnector.pipelines.process import (
+    BatchOutcome,
+    IdResolver,
+    RunPlan,
+    cursor_max,
+    identity,
+    process_batch,
+)
+from openconnector.registers.batch import BatchWriter
+from openconnector.registers.runlog import PipelineBusy, RunLog, empty_counts
+from openconnector.registers.store import Store
+from openconnector.timeutil import now_iso
+
+log = logging.getLogger("openconnector.run")
+
+ProgressFn = Callable[[dict[str, int]], None]
+
+
+@dataclass
+class RunResult:
+    id: str
+    pipeline: str
+    trigger: str
+    status: str = "running"
+    counts: dict[str, int] = field(default_factory=empty_counts)
+    started_at: str = ""
+    finished_at: str | None = None
+    duration_s: float | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "pipeline": self.pipeline,
+            "trigger": self.trigger,
+            "status": self.status,
+            "counts": self.counts,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "duration_s": self.duration_s,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "dry_run": self.dry_run,
+        }
+
+
+class PipelineNotFound(KeyError):
+    pass
+
+
+def compile_plan(
+    project: Project, store: Store, pipeline: str, run_id: str, *, full: bool, actor: str | None = None
+) -> tuple[RunPlan, ReadBase]:
+    """Compile mapping, filter and schema once for the run."""
+    from openconnector.mapping import compile_expression, compile_mapping
+
+    cfg = project.pipelines[pipeline]
+    read = project.reads[pipeline]
+    register, schema_name = cfg.target.split("/", 1)
+    schema = store.compiled_schema(register, schema_name)
+    apply: Callable[[dict[str, Any], dict[str, Any] | None], dict[str, Any]] = identity
+    mapping_version = None
+    if cfg.mapping:
+        mapping = compile_mapping(cfg.mapping, project.mappings[cfg.mapping], resolver=project.mappings.get)
+        apply, mapping_version = mapping.apply, mapping.version
+    keep = None
+    if cfg.filter:
+        expr = compile_expression(cfg.filter)
+
+        def keep(record: dict[str, Any], meta: dict[str, Any] | None) -> bool:
+            return bool(expr({**record, "_meta": meta} if meta is not None else record))
+
+    cursor_path = split_path(read.incremental.cursor) if read.incremental else None
+    plan = RunPlan(
+        pipeline=pipeline,
+        run_id=run_id,
+        register=register,
+        schema_name=schema_name,
+        schema=schema,
+        mapping_name=cfg.mapping,
+        mapping_version=mapping_version,
+        apply=apply,
+        keep=keep,
+        origin_id=IdResolver(read.id),
+        cursor_path=cursor_path,
+        full=full,
+        actor=actor or f"pipeline:{pipeline}",
+    )
+    return plan, read
+
+
+class PipelineRun:
+    """Executes one run. Create with :func:`run_pipeline` unless you need the pieces."""
+
+    LOCK_TTL_S = 120.0
+
+    def __init__(
+        self,
+        project: Project,
+        store: Store,
+        pipeline: str,
+        *,
+        trigger: str = "manual",
+        dry_run: bool = False,
+        full: bool = False,
+        on_progress: ProgressFn | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        if pipeline not in project.pipelines:
+            raise PipelineNotFound(pipeline)
+        self.project = project
+        self.store = store
+        self.pipeline = pipeline
+        self.trigger = trigger
+        self.dry_run = dry_run
+        self.full = full
+        self.on_progress = on_progress
+        self.runlog = RunLog(store.engine)
+        self.result = RunResult(run_id or str(uuid.uuid4()), pipeline, trigger, dry_run=dry_run)
+        self._last_extend = time.monotonic()
+
+    async def execute(self) -> RunResult:
+        r = self.result
+        started = time.perf_counter()
+        r.started_at = now_iso()
+        if not self.dry_run:
+            self.runlog.acquire(self.pipeline, r.id, self.LOCK_TTL_S)
+            try:
+                self.runlog.start(r.id, self.pipeline, self.trigger)
+            except BaseException:
+                self.runlog.release(self.pipeline, r.id)
+                raise
+        try:
+            await self._run()
+        except Exception as exc:  # anything unexpected: the run fails, honestly, and says why
+            log.exception("run %s of %s failed", r.id, self.pipeline)
+            r.status = "failed"
+            r.errors.append(
+                {
+                    "message": f"internal error: {type(exc).__name__}: {exc}",
+                    "traceback": traceback.format_exc(limit=5),
+                }
+            )
+        finally:
+            r.duration_s = round(time.perf_counter() - started, 3)
+            r.finished_at = now_iso()
+            if not self.dry_run:
+                try:
+                    self.runlog.finish(
+                        r.id,
+                        status=r.status,
+                        counts=r.counts,
+                        errors=r.errors,
+                        warnings=r.warnings,
+                        duration_s=r.duration_s,
+                    )
+                finally:
+                    self.runlog.release(self.pipeline, r.id)
+        return r
+
+    async def _run(self) -> None:
+        r = self.result
+        cfg = self.project.pipelines[self.pipeline]
+        state = self.runlog.state(self.pipeline)
+        try:
+            plan, read = compile_plan(self.project, self.store, self.pipeline, r.id, full=self.full)
+        except Exception as exc:
+            r.status = "failed"
+            r.errors.append({"message": f"cannot prepare the run: {exc}"})
+            return
+        cursor = None
+        if read.incremental and not self.full:
+            cursor = state.cursor if state.cursor is not None else read.incremental.start
+        ctx = ReadContext(
+            pipeline=self.pipeline,
+            cursor=cursor,
+            full=self.full,
+            state=dict(state.connector_state),
+            log=logging.getLogger(f"openconnector.run.{self.pipeline}"),
+        )
+        source_name = cfg.source
+        connector_cls = self.project.connector_for(self.pipeline)
+        writer = BatchWriter(self.store.engine, self.pipeline, r.id)
+        processed_batches = 0
+        max_cursor: Any = None
+        read_failed = False
+        try:
+            connector = connector_cls(source_name, self.project.sources[source_name])
+        except Exception as exc:
+            r.status = "failed"
+            r.errors.append({"message": f"source {source_name!r}: {exc}"})
+            return
+        try:
+            async with connector:
+                async for batch in connector.read(read, ctx):
+                    try:
+                        outcome = await asyncio.to_thread(self._process, plan, writer, batch, ctx)
+                    except BaseException as exc:
+                        if batch.nack is not None and not self.dry_run:
+                            await batch.nack(exc)
+                        raise
+                    processed_batches += 1
+                    max_cursor = cursor_max(max_cursor, outcome.max_cursor)
+                    if batch.ack is not None and not self.dry_run:
+                        await batch.ack()
+                    self._after_batch()
+        except ConnectorError as exc:
+            read_failed = True
+            r.errors.append({"message": str(exc), "where": exc.where})
+        except Exception as exc:
+            read_failed = True
+            r.errors.append({"message": f"{type(exc).__name__}: {exc}"})
+            log.exception("read of %s failed", self.pipeline)
+        r.warnings.extend(w for w in ctx.warnings if w not in r.warnings)
+
+        complete = ctx.complete and not read_failed
+        if read_failed:
+            r.status = "partial" if processed_batches else "failed"
+        elif not ctx.complete:
+            r.status = "partial"
+        else:
+            r.status = "ok"
+        if (
+            r.counts["read"] == 0
+            and complete
+            and (state.last_read or self.runlog.has_contracts(self.pipeline))
+        ):
+            r.warnings.append(
+                "read 0 records from a source that returned records before; treated as incomplete"
+            )
+            complete = False
+            r.status = "partial"
+
+        if complete and cfg.on_missing == "delete" and not self.dry_run:
+            await asyncio.to_thread(self._delete_missing, writer)
+        if not self.dry_run:
+            new_cursor = ctx.new_cursor if ctx.new_cursor is not None else max_cursor
+            if complete and read.incremental and new_cursor is not None:
+                self.runlog.save_state(self.pipeline, cursor=new_cursor, last_read=r.counts["read"])
+            elif complete:
+                self.runlog.save_state(self.pipeline, last_read=r.counts["read"])
+
+    def _process(self, plan: RunPlan, writer: BatchWriter, batch: Batch, ctx: ReadContext) -> BatchOutcome:
+        origins = []
+        for i, rec in enumerate(batch.records):
+            if isinstance(rec, dict):
+                o = plan.origin_id(rec, batch.meta[i] if batch.meta is not None else None)
+                if o is not None:
+                    origins.append(o)
+        contracts = writer.load_contracts(origins) if origins else {}
+        outcome = process_batch(plan, batch, contracts, set())
+        outcome.write.connector_state = dict(ctx.state) if ctx.state else None
+        if not self.dry_run:
+            try:
+                writer.commit(outcome.write)
+            except Exception as exc:
+                raise ConnectorError(
+                    f"could not write batch{f' ({batch.where})' if batch.where else ''} "
+                    f"to the store: {type(exc).__name__}: {exc}"
+                ) from exc
+        self._account(outcome)
+        return outcome
+
+    def _account(self, outcome: BatchOutcome) -> None:
+        r = self.result
+        for k, v in outcome.counts.items():
+            r.counts[k] += v
+        if outcome.duplicates:
+            msg = "duplicate origin ids in this read; the later record was applied"
+            if msg not in r.warnings:
+                r.warnings.append(msg)
+        for e in outcome.sample_errors:
+            if len(r.errors) < 50:
+                r.errors.append(e)
+        if self.on_progress is not None:
+            self.on_progress(dict(r.counts))
+
+    def _after_batch(self) -> None:
+        if self.dry_run:
+            return
+        now = time.monotonic()
+        if now - self._last_extend > self.LOCK_TTL_S / 4:
+            self.runlog.extend(self.pipeline, self.result.id, self.LOCK_TTL_S)
+            self.runlog.progress(self.result.id, self.result.counts)
+            self._last_extend = now
+
+    def _delete_missing(self, writer: BatchWriter) -> None:
+        while True:
+            rows = writer.missing()
+            if not rows:
+                return
+            writer.delete(rows, now_iso())
+            self.result.counts["deleted"] += len(rows)
+            if self.on_progress is not None:
+                self.on_progress(dict(self.result.counts))
+
+
+async def run_pipeline(project: Project, store: Store, pipeline: str, **kw: Any) -> RunResult:
+    """Run ``pipeline`` once and return its result (never raises for run failures; raises
+    :class:`PipelineBusy` if another run holds the pipeline, :class:`PipelineNotFound` if unknown)."""
+    return await PipelineRun(project, store, pipeline, **kw).execute()
+
+
+__all__ = ["PipelineBusy", "PipelineNotFound", "PipelineRun", "RunResult", "run_pipeline"]

@@ -1,0 +1,56 @@
+"""Database engine creation: SQLite by default (WAL, tuned pragmas), PostgreSQL via URL.
+
+The default lives at ``.openconnector/openconnector.db`` under the working directory so a new user
+needs no setup; production sets ``OPENCONNECTOR_DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+DEFAULT_DIR = ".openconnector"
+DEFAULT_FILE = "openconnector.db"
+
+
+def database_url(url: str | None = None, base_dir: Path | None = None) -> str:
+    """Resolve the store URL: explicit, ``$OPENCONNECTOR_DATABASE_URL``, or the SQLite default."""
+    url = url or os.environ.get("OPENCONNECTOR_DATABASE_URL")
+    if url:
+        parsed = make_url(url)
+        # Plain postgresql:// means psycopg 3 here; we do not ship psycopg2.
+        if parsed.drivername in ("postgresql", "postgres"):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return parsed.render_as_string(hide_password=False)
+    folder = (base_dir or Path.cwd()) / DEFAULT_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / DEFAULT_FILE}"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA cache_size=-65536")
+    cur.execute("PRAGMA temp_store=MEMORY")
+    cur.close()
+
+
+def make_engine(url: str | None = None, base_dir: Path | None = None) -> Engine:
+    resolved = database_url(url, base_dir)
+    if resolved.startswith("sqlite"):
+        engine = create_engine(resolved, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(resolved, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def safe_url(engine: Engine) -> str:
+    """The engine's URL without its password, for messages."""
+    return engine.url.render_as_string(hide_password=True)

@@ -1,0 +1,159 @@
+"""The store's tables (SQLAlchemy Core). Alembic migrations create them; this module names them.
+
+JSON documents are bound as pre-encoded text (orjson, once per record) and kept as TEXT on
+SQLite and JSONB on PostgreSQL, so filters on nested fields work on both and no JSON encoder runs
+per row inside SQLAlchemy. Timestamps are ISO-8601 UTC strings (sortable, portable).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import UserDefinedType
+
+metadata = MetaData()
+
+
+class _JSONBText(UserDefinedType[Any]):
+    """JSONB column that takes already-encoded JSON text (PostgreSQL casts it on insert)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "JSONB"
+
+
+JSONText = Text().with_variant(_JSONBText(), "postgresql")
+
+registers = Table(
+    "registers",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("description", Text),
+    Column("created_at", String(32), nullable=False),
+)
+
+schemas = Table(
+    "schemas",
+    metadata,
+    Column("register", String(100), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("schema", JSONText, nullable=False),
+    Column("hash", String(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+)
+
+objects = Table(
+    "objects",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("register", String(100), nullable=False),
+    Column("schema", String(100), nullable=False),
+    Column("data", JSONText, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    Column("deleted_at", String(32)),
+    Column("pipeline", String(200)),
+    Column("origin_id", Text),
+    Index("ix_objects_register_schema", "register", "schema", "created_at"),
+)
+
+object_versions = Table(
+    "object_versions",
+    metadata,
+    Column("object_id", String(36), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("data", JSONText),
+    Column("action", String(16), nullable=False),
+    Column("actor", String(200)),
+    Column("run_id", String(36)),
+    Column("created_at", String(32), nullable=False),
+)
+
+contracts = Table(
+    "contracts",
+    metadata,
+    Column("pipeline", String(200), primary_key=True),
+    Column("origin_id", String(500), primary_key=True),
+    Column("object_id", String(36), nullable=False),
+    Column("source_hash", String(32), nullable=False),
+    Column("target_hash", String(32), nullable=False),
+    Column("mapping_version", String(32)),
+    Column("schema_hash", String(32)),
+    Column("last_run_id", String(36)),
+    Column("updated_at", String(32), nullable=False),
+    Index("ix_contracts_pipeline_run", "pipeline", "last_run_id"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("pipeline", String(200), nullable=False),
+    Column("trigger", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("counts", JSONText, nullable=False),
+    Column("errors", JSONText, nullable=False),
+    Column("warnings", JSONText, nullable=False),
+    Column("started_at", String(32), nullable=False),
+    Column("finished_at", String(32)),
+    Column("duration_s", Text),
+    Column("dry_run", Integer, nullable=False, default=0),
+    Index("ix_runs_pipeline_started", "pipeline", "started_at"),
+    Index("ix_runs_started", "started_at"),
+)
+
+run_records = Table(
+    "run_records",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(36), nullable=False),
+    Column("origin_id", Text),
+    Column("outcome", String(16), nullable=False),
+    Column("object_id", String(36)),
+    Column("error", Text),
+    Index("ix_run_records_run", "run_id", "outcome"),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("pipeline", String(200), nullable=False),
+    Column("run_id", String(36), nullable=False),
+    Column("origin_id", Text),
+    Column("raw", JSONText),
+    Column("meta", JSONText),
+    Column("errors", JSONText, nullable=False),
+    Column("stage", String(16), nullable=False),
+    Column("mapping", String(200)),
+    Column("mapping_version", String(32)),
+    Column("created_at", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("resolved_run_id", String(36)),
+    Index("ix_quarantine_pipeline_status", "pipeline", "status"),
+)
+
+pipeline_state = Table(
+    "pipeline_state",
+    metadata,
+    Column("pipeline", String(200), primary_key=True),
+    Column("cursor", JSONText),
+    Column("connector_state", JSONText),
+    Column("last_read", Integer),
+    Column("lock_run_id", String(36)),
+    Column("lock_expires_at", String(32)),
+    Column("updated_at", String(32), nullable=False),
+)

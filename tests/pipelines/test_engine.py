@@ -1,0 +1,291 @@
+"""The pull pipeline's rules: accounting, change detection, quarantine, deletes, cursors, dry runs."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openconnector.config import load_project
+from openconnector.pipelines import PipelineBusy, run_pipeline
+from openconnector.registers import RunLog, Store
+from tests.pipelines.memory import MemoryConnector
+
+SCHEMA = """
+{"type": "object", "required": ["name", "age"],
+ "properties": {"name": {"type": "string"}, "age": {"type": "integer", "minimum": 0},
+                "city": {"type": "string"}}}
+"""
+
+
+def make_project(
+    tmp_path: Path, *, read_extra: str = "", pipeline_extra: str = "", mapping: str | None = None
+):
+    (tmp_path / "person.json").write_text(SCHEMA)
+    mapping = (
+        mapping
+        or """
+    mapping:
+      name: "{{ first }} {{ last }}"
+      age: age
+      city: address.city
+    cast: {age: int}
+"""
+    )
+    cfg = textwrap.dedent(f"""
+    registers:
+      crm:
+        schemas: {{person: person.json}}
+    sources:
+      mem: {{type: memory}}
+    mappings:
+      people:
+{textwrap.indent(textwrap.dedent(mapping), "        ")}
+    pipelines:
+      people:
+        source: mem
+        read:
+          dataset: people
+          batch_size: 3
+{textwrap.indent(textwrap.dedent(read_extra), "          ")}
+        mapping: people
+        target: crm/person
+{textwrap.indent(textwrap.dedent(pipeline_extra), "        ")}
+    """)
+    (tmp_path / "openconnector.yaml").write_text(cfg)
+    return load_project(tmp_path / "openconnector.yaml")
+
+
+def people(n: int, **over: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": i,
+            "first": f"F{i}",
+            "last": f"L{i}",
+            "age": str(20 + i),
+            "address": {"city": "Utrecht"},
+            **over,
+        }
+        for i in range(n)
+    ]
+
+
+def prepare(store: Store, project) -> None:  # type: ignore[no-untyped-def]
+    store.sync_registers({"crm": None}, project.schemas)
+
+
+def run(project, store, **kw: Any):  # type: ignore[no-untyped-def]
+    return asyncio.run(run_pipeline(project, store, "people", **kw))
+
+
+def balanced(counts: dict[str, int]) -> bool:
+    return counts["read"] == sum(
+        counts[k] for k in ("created", "updated", "unchanged", "filtered", "quarantined", "failed")
+    )
+
+
+def test_first_load_then_unchanged_then_changed(tmp_path: Path, store: Store) -> None:
+    project = make_project(tmp_path)
+    prepare(store, project)
+    MemoryConnector.DATA["people"] = people(10)
+    r1 = run(project, store)
+    assert r1.status == "ok", r1.errors
+    assert r1.counts["created"] == 10 and balanced(r1.counts)
+    page = store.list_objects("crm", "person", limit=100)
+    assert page.total == 10
+    doc = next(d for d in page.results if d["name"] == "F3 L3")
+    assert doc["age"] == 23 and doc["city"] == "Utrecht"
+    assert doc["@self"]["source"] == {"pipeline": "people", "origin_id": "3"}
+
+    r2 = run(project, store)
+    assert r2.counts["unchanged"] == 10 and r2.counts["created"] == 0 and balanced(r2.counts)
+    assert store.get_object(doc["@self"]["id"])["@self"]["version"] == 1
+
+    data = people(10)
+    data[3]["age"] = "50"
+    data[4]["irrelevant"] = "x"  # source changed, mapped output did not
+    MemoryConnector.DATA["people"] = data
+    r3 = run(project, store)
+    assert r3.counts["updated"] == 1 and r3.counts["unchanged"] == 9, r3.counts
+    after = store.get_object(doc["@self"]["id"])
+    assert after["age"] == 50 and after["@self"]["version"] == 2
+    history = store.object_history(doc["@self"]["id"])
+    assert [h["version"] for h in history] == [2, 1] and history[1]["data"]["age"] == 23
+
+
+def test_invalid_and_unmappable_records_are_quarantined_rest_lands(tmp_path: Path, store: Store) -> None:
+    project = make_project(tmp_path)
+    prepare(store, project)
+    data = people(6)
+    data[1]["age"] = "-4"  # fails the schema (minimum 0)
+    data[2]["age"] = "not a number"  # cast fails
+    del data[3]["id"]  # no origin id
+    MemoryConnector.DATA["people"] = data
+    r = run(project, store)
+    assert r.status == "ok"
+    assert r.counts["created"] == 3 and r.counts["quarantined"] == 3 and balanced(r.counts)
+    q = RunLog(store.engine).quarantined(pipeline="people")
+    assert q.total == 3
+    stages = sorted(item["stage"] for item in q.results)
+    assert stages == ["mapping", "read", "validation"]
+    invalid = next(item for item in q.results if item["stage"] == "validation")
+    assert invalid["raw"]["age"] == "-4"  # raw payload kept
+    assert invalid["errors"][0]["path"] == "$.age"
+    assert invalid["mapping"] == "people" and invalid["mapping_version"]
+
+
+def test_every_validation_error_is_reported(tmp_path: Path, store: Store) -> None:
+    project = make_project(
+        tmp_path,
+        mapping="""
+    mapping:
+      age: age
+      city: nope
+      extra: first
+    """,
+    )
+    prepare(store, project)
+    MemoryConnector.DATA["people"] = [{"id": 1, "first": "x", "age": "old"}]
+    r = run(project, store)
+    assert r.counts["quarantined"] == 1
+    errors = RunLog(store.engine).quarantined().results[0]["errors"]
+    assert {e["path"] for e in errors} >= {"$", "$.age"}  # required name missing AND age not an integer
+
+
+def test_partial_read_deletes_nothing_and_keeps_cursor(tmp_path: Path, store: Store) -> None:
+    prepare(store, make_project(tmp_path, pipeline_extra="on_missing: delete\n"))
+    MemoryConnector.DATA["people"] = people(9)
+    assert run(make_project(tmp_path, pipeline_extra="on_missing: delete\n"), store).counts["created"] == 9
+    MemoryConnector.DATA["people"] = people(5)  # would delete 4 if the failed read were trusted
+    project = make_project(
+        tmp_path, read_extra="fail_after_batches: 1\n", pipeline_extra="on_missing: delete\n"
+    )
+    r = run(project, store)  # fails on page 2 after page 1
+    assert r.status == "partial"
+    assert "page 2" in r.errors[0]["message"] or r.errors[0].get("where") == "page 2"
+    assert r.counts["deleted"] == 0 and store.count_objects("crm", "person") == 9
+
+
+def test_failed_first_page_is_failed_run(tmp_path: Path, store: Store) -> None:
+    project = make_project(tmp_path, read_extra="fail_after_batches: 0\n")
+    prepare(store, project)
+    MemoryConnector.DATA["people"] = people(3)
+    r = run(project, store)
+    assert r.status == "failed" and r.counts["read"] == 0
+    assert RunLog(store.engine).get(r.id)["status"] == "failed"
+
+
+def test_delete_after_complete_read_only(tmp_path: Path, store: Store) -> None:
+    project = make_project(tmp_path, pipeline_extra="on_missing: delete\n")
+    prepare(store, project)
+    MemoryConnector.DATA["people"] = people(5)
+    run(project, store)
+    MemoryConnector.DATA["people"] = people(5)[:3]
+    r = run(project, store)
+    assert r.status == "ok" and r.counts["deleted"] == 2
+    assert store.count_objects("crm", "person") == 3
+    # The deleted record comes back: restored as a new version, history kept.
+    MemoryConnector.DATA["people"] = people(5)
+    r = run(project, store)
+    assert r.counts["updated"] == 2 and store.count_objects("crm", "person") == 5
+
+
+def test_max_pages_cut_is_partial_and_never_deletes(tmp_path: Path, store: Store) -> None:
+    project = make_project(tmp_path, read_extra="stop_early: true\n", pipeline_extra="on_missing: delete\n")
+    prepare(store, project)
+    MemoryConnector.DATA["people"] = people(4)
+    run(project, store)
+    MemoryConnector.DATA["people"] = people(2)
+    r = run(project, store)
+    assert r.status == "partial" and r.counts["deleted"] == 0
+    assert any("max_pages" in w for w in r.warnings)
+    assert store.count_objects("crm", "person") == 4
+
+
+def test_empty_read_after_records_is_a_warning_not_a_wipe(tmp_path: Path, store: Store) -> None:
+    project = make_project(tmp_path, pipeline_extra="on_missing: delete\n")
+    prepare(store, project)
+    MemoryConnector.DATA["people"] = people(4)
+    run(project, store)
+    MemoryConnector.DATA["people"] = []
+    r = run(project, store)
+    assert r.status == "partial" and r.counts["deleted"] == 0 and r.warnings
+    assert store.count_objects("crm", "person") == 4
+
+
+def test_duplicate_ids_within_one_read(tmp_path: Path, store: Store) -> None:
+    project = make_project(tmp_path)
+    prepare(store, project)
+    data = people(4)
+    dup = dict(data[1], age="99")
+    MemoryConnector.DATA["people"] = [*data, dup, dict(data[0])]  # dup of 1 in another batch, 0 identical
+    r = run(project, store)
+    assert balanced(r.counts) and r.counts["read"] == 6
+    assert store.count_objects("crm", "person") == 4
+    assert any("duplicate" in w for w in r.warnings)
+    ages = {d["name"]: d["age"] for d in store.list_objects("crm", "person").results}
+    assert ages["F1 L1"] == 99  # the later record was applied, and version 1 is kept in history
+
+
+def test_dry_run_writes_nothing(tmp_path: Path, store: Store) -> None:
+    project = make_project(tmp_path)
+    prepare(store, project)
+    MemoryConnector.DATA["people"] = people(5)
+    r = run(project, store, dry_run=True)
+    assert r.counts["created"] == 5 and r.dry_run
+    assert store.count_objects("crm", "person") == 0
+    assert RunLog(store.engine).list().total == 0
+
+
+def test_full_reprocesses_and_incremental_cursor_advances(tmp_path: Path, store: Store) -> None:
+    project = make_project(tmp_path, read_extra="incremental: {cursor: updated}\n")
+    prepare(store, project)
+    MemoryConnector.DATA["people"] = [dict(p, updated=f"2026-01-0{p['id'] + 1}") for p in people(3)]
+    MemoryConnector.SEEN_CURSORS.clear()
+    run(project, store)
+    run(project, store)
+    r = run(project, store, full=True)
+    assert MemoryConnector.SEEN_CURSORS == [None, "2026-01-03", None]
+    assert r.counts["unchanged"] == 3  # --full re-maps; output identical so nothing changes
+
+
+def test_filter_counts_filtered(tmp_path: Path, store: Store) -> None:
+    project = make_project(tmp_path, pipeline_extra='filter: "id % 2 == 0"\n')
+    prepare(store, project)
+    MemoryConnector.DATA["people"] = people(6)
+    r = run(project, store)
+    assert r.counts["filtered"] == 3 and r.counts["created"] == 3 and balanced(r.counts)
+
+
+def test_one_run_per_pipeline(tmp_path: Path, store: Store) -> None:
+    project = make_project(tmp_path)
+    prepare(store, project)
+    runlog = RunLog(store.engine)
+    runlog.acquire("people", "other-run")
+    MemoryConnector.DATA["people"] = people(2)
+    with pytest.raises(PipelineBusy, match="already running"):
+        run(project, store)
+    runlog.release("people", "other-run")
+    assert run(project, store).status == "ok"
+
+
+def test_mapping_change_reprocesses_unchanged_source(tmp_path: Path, store: Store) -> None:
+    project = make_project(tmp_path)
+    prepare(store, project)
+    MemoryConnector.DATA["people"] = people(3)
+    run(project, store)
+    changed = make_project(
+        tmp_path,
+        mapping="""
+    mapping:
+      name: "{{ last }}, {{ first }}"
+      age: age
+    cast: {age: int}
+    """,
+    )
+    r = run(changed, store)
+    assert r.counts["updated"] == 3
+    assert {d["name"] for d in store.list_objects("crm", "person").results} == {"L0, F0", "L1, F1", "L2, F2"}
