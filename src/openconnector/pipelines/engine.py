@@ -12,14 +12,16 @@ import asyncio
 import logging
 import time
 import traceback
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openconnector.config import Project
+if TYPE_CHECKING:
+    from openconnector.config import Project
 from openconnector.connectors.base import Batch, ConnectorError, ReadBase, ReadContext
+from openconnector.ids import uuid7
 from openconnector.jsonutil import split_path
+from openconnector.pipelines.given import GivenRecords
 from openconnector.pipelines.process import (
     BatchOutcome,
     IdResolver,
@@ -129,6 +131,8 @@ class PipelineRun:
         full: bool = False,
         on_progress: ProgressFn | None = None,
         run_id: str | None = None,
+        records: Sequence[Any] | None = None,
+        records_meta: Sequence[dict[str, Any]] | None = None,
     ) -> None:
         if pipeline not in project.pipelines:
             raise PipelineNotFound(pipeline)
@@ -139,8 +143,11 @@ class PipelineRun:
         self.dry_run = dry_run
         self.full = full
         self.on_progress = on_progress
+        self.given = (
+            None if records is None else GivenRecords(records, records_meta, where=f"{trigger} records")
+        )
         self.runlog = RunLog(store.engine)
-        self.result = RunResult(run_id or str(uuid.uuid4()), pipeline, trigger, dry_run=dry_run)
+        self.result = RunResult(run_id or uuid7(), pipeline, trigger, dry_run=dry_run)
         self._last_extend = time.monotonic()
 
     async def execute(self) -> RunResult:
@@ -209,7 +216,7 @@ class PipelineRun:
         max_cursor: Any = None
         read_failed = False
         try:
-            connector = connector_cls(source_name, self.project.sources[source_name])
+            connector = self.given or connector_cls(source_name, self.project.sources[source_name])
         except Exception as exc:
             r.status = "failed"
             r.errors.append({"message": f"source {source_name!r}: {exc}"})
@@ -237,7 +244,8 @@ class PipelineRun:
             log.exception("read of %s failed", self.pipeline)
         r.warnings.extend(w for w in ctx.warnings if w not in r.warnings)
 
-        complete = ctx.complete and not read_failed
+        # Records handed in (webhook, replay) are never the whole source: no deletes, no cursor move.
+        complete = ctx.complete and not read_failed and self.given is None
         if read_failed:
             r.status = "partial" if processed_batches else "failed"
         elif not ctx.complete:
@@ -245,8 +253,8 @@ class PipelineRun:
         else:
             r.status = "ok"
         if (
-            r.counts["read"] == 0
-            and complete
+            complete
+            and r.counts["read"] == 0
             and (state.last_read or self.runlog.has_contracts(self.pipeline))
         ):
             r.warnings.append(

@@ -7,13 +7,13 @@ module only calls plain callables and fills a :class:`BatchWrite`.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from openconnector import jsonutil
 from openconnector.connectors.base import Batch
+from openconnector.ids import uuid7
 from openconnector.jsonutil import MISSING, content_hash, dumps_str, get_path, split_path
 from openconnector.registers.batch import BatchWrite, ContractRow
 from openconnector.registers.validation import CompiledSchema
@@ -32,15 +32,30 @@ class IdResolver:
         self.label = ", ".join(paths)
 
     def __call__(self, record: dict[str, Any], meta: dict[str, Any] | None) -> str | None:
+        if len(self._paths) == 1 and len(self._paths[0]) == 1:  # the common case: one top-level key
+            v = record.get(self._paths[0][0], MISSING)
+            if type(v) is str:
+                return v or None
+            if type(v) is int:
+                return str(v)
+            if v is not MISSING or meta is None:
+                return self._text(v)
         values = []
         for parts in self._paths:
             v = get_path(record, parts)
             if v is MISSING and meta is not None:
                 v = get_path({"_meta": meta}, parts)
-            if v is MISSING or v is None or v == "":
+            text = self._text(v)
+            if text is None:
                 return None
-            values.append(v if isinstance(v, str) else dumps_str(v).strip('"'))
+            values.append(text)
         return ":".join(values)
+
+    @staticmethod
+    def _text(v: Any) -> str | None:
+        if v is MISSING or v is None or v == "":
+            return None
+        return v if isinstance(v, str) else dumps_str(v).strip('"')
 
 
 @dataclass
@@ -93,14 +108,20 @@ def process_batch(
     out = BatchOutcome(w, counts)
     now = now_iso()
     run_id = plan.run_id
-    rr = w.run_records
+    log = w.log
     metas = batch.meta
+    schema_hash = plan.schema.hash
+    mapping_version = plan.mapping_version
+    schema_errors = plan.schema.errors
+    apply = plan.apply
+    origin_of = plan.origin_id
+    cursor_path = plan.cursor_path
 
     def quarantine(origin: str | None, raw: Any, meta: Any, stage: str, errors: list[dict[str, Any]]) -> None:
         counts["quarantined"] += 1
         w.quarantine.append(
             {
-                "id": str(uuid.uuid4()),
+                "id": uuid7(),
                 "pipeline": plan.pipeline,
                 "run_id": run_id,
                 "origin_id": origin,
@@ -109,21 +130,13 @@ def process_batch(
                 "errors": dumps_str(errors),
                 "stage": stage,
                 "mapping": plan.mapping_name,
-                "mapping_version": plan.mapping_version,
+                "mapping_version": mapping_version,
                 "created_at": now,
                 "status": "open",
             }
         )
         message = "; ".join((f"{e['path']}: " if e.get("path") else "") + e["message"] for e in errors)
-        rr.append(
-            {
-                "run_id": run_id,
-                "origin_id": origin,
-                "outcome": "quarantined",
-                "object_id": None,
-                "error": message,
-            }
-        )
+        log.append([origin, "quarantined", None, message])
         if len(out.sample_errors) < 20:
             out.sample_errors.append({"origin_id": origin, "stage": stage, "message": message})
 
@@ -149,57 +162,43 @@ def process_batch(
                 [{"path": "$", "message": f"record is not an object but {type(record).__name__}"}],
             )
             continue
-        origin = plan.origin_id(record, meta)
+        origin = origin_of(record, meta)
         if origin is None:
             quarantine(
                 None,
                 record,
                 meta,
                 "read",
-                [{"path": plan.origin_id.label, "message": f"record has no id at '{plan.origin_id.label}'"}],
+                [{"path": origin_of.label, "message": f"record has no id at '{origin_of.label}'"}],
             )
             continue
         if len(origin) > MAX_ORIGIN_ID:
             quarantine(
-                origin[:80] + "…",
+                origin[:80] + "...",
                 record,
                 meta,
                 "read",
-                [
-                    {
-                        "path": plan.origin_id.label,
-                        "message": f"origin id longer than {MAX_ORIGIN_ID} characters",
-                    }
-                ],
+                [{"path": origin_of.label, "message": f"origin id longer than {MAX_ORIGIN_ID} characters"}],
             )
             continue
-        if plan.cursor_path is not None:
-            out.max_cursor = cursor_max(out.max_cursor, get_path(record, plan.cursor_path))
+        if cursor_path is not None:
+            out.max_cursor = cursor_max(out.max_cursor, get_path(record, cursor_path))
         source_hash = content_hash(record if meta is None else (record, meta))
         contract = contracts.get(origin)
-        duplicate = origin in seen or (contract is not None and contract.last_run_id == run_id)
-        if duplicate:
+        if origin in seen or (contract is not None and contract.last_run_id == run_id):
             out.duplicates += 1
         seen.add(origin)
         if (
-            not plan.full
-            and contract is not None
+            contract is not None
+            and not plan.full
             and not contract.deleted
             and contract.source_hash == source_hash
-            and contract.mapping_version == plan.mapping_version
-            and contract.schema_hash == plan.schema.hash
+            and contract.mapping_version == mapping_version
+            and contract.schema_hash == schema_hash
         ):
             counts["unchanged"] += 1
             w.touched.append(origin)
-            rr.append(
-                {
-                    "run_id": run_id,
-                    "origin_id": origin,
-                    "outcome": "unchanged",
-                    "object_id": contract.object_id,
-                    "error": None,
-                }
-            )
+            log.append([origin, "unchanged", contract.object_id, None])
             continue
         if plan.keep is not None:
             try:
@@ -209,145 +208,77 @@ def process_batch(
                 continue
             if not keep:
                 counts["filtered"] += 1
-                rr.append(
-                    {
-                        "run_id": run_id,
-                        "origin_id": origin,
-                        "outcome": "filtered",
-                        "object_id": None,
-                        "error": None,
-                    }
-                )
+                log.append([origin, "filtered", None, None])
                 if contract is not None:
                     w.touched.append(origin)
                 continue
         try:
-            data = plan.apply(record, meta)
+            data = apply(record, meta)
         except Exception as exc:
-            key = getattr(exc, "key", None)
-            quarantine(origin, record, meta, "mapping", [{"path": key or "", "message": str(exc)}])
+            quarantine(
+                origin,
+                record,
+                meta,
+                "mapping",
+                [{"path": getattr(exc, "key", None) or "", "message": str(exc)}],
+            )
             continue
-        errors = plan.schema.errors(data)
+        errors = schema_errors(data)
         if errors:
             quarantine(origin, record, meta, "validation", [e.as_dict() for e in errors])
             continue
         body = dumps_str(data)
         target_hash = content_hash(data)
         if contract is None:
-            object_id = str(uuid.uuid4())
+            object_id = uuid7()
             w.object_inserts.append(
-                {
-                    "id": object_id,
-                    "register": plan.register,
-                    "schema": plan.schema_name,
-                    "data": body,
-                    "version": 1,
-                    "created_at": now,
-                    "updated_at": now,
-                    "deleted_at": None,
-                    "pipeline": plan.pipeline,
-                    "origin_id": origin,
-                }
-            )
-            w.versions.append(
-                {
-                    "object_id": object_id,
-                    "version": 1,
-                    "data": body,
-                    "action": "create",
-                    "actor": plan.actor,
-                    "run_id": run_id,
-                    "created_at": now,
-                }
+                (
+                    object_id,
+                    plan.register,
+                    plan.schema_name,
+                    body,
+                    1,
+                    now,
+                    now,
+                    plan.pipeline,
+                    origin,
+                    "create",
+                    plan.actor,
+                    run_id,
+                )
             )
             w.contract_inserts.append(
-                {
-                    "pipeline": plan.pipeline,
-                    "origin_id": origin,
-                    "object_id": object_id,
-                    "source_hash": source_hash,
-                    "target_hash": target_hash,
-                    "mapping_version": plan.mapping_version,
-                    "schema_hash": plan.schema.hash,
-                    "last_run_id": run_id,
-                    "updated_at": now,
-                }
+                (origin, object_id, source_hash, target_hash, mapping_version, schema_hash, now)
             )
-            # A later duplicate in the same batch must see this contract.
+            # A later duplicate in this run must see this contract.
             contracts[origin] = ContractRow(
-                object_id, source_hash, target_hash, plan.mapping_version, plan.schema.hash, run_id, 1, False
+                object_id, source_hash, target_hash, mapping_version, schema_hash, run_id, False
             )
             counts["created"] += 1
-            rr.append(
-                {
-                    "run_id": run_id,
-                    "origin_id": origin,
-                    "outcome": "created",
-                    "object_id": object_id,
-                    "error": None,
-                }
-            )
+            log.append([origin, "created", object_id, None])
             continue
-        contract_update = {
-            "b_origin": origin,
-            "object_id": contract.object_id,
-            "source_hash": source_hash,
-            "target_hash": target_hash,
-            "mapping_version": plan.mapping_version,
-            "schema_hash": plan.schema.hash,
-            "updated_at": now,
-        }
-        if target_hash == contract.target_hash and not contract.deleted:
-            # The source changed in fields the mapping ignores (or the mapping changed without effect).
-            w.contract_updates.append(contract_update)
-            counts["unchanged"] += 1
-            rr.append(
-                {
-                    "run_id": run_id,
-                    "origin_id": origin,
-                    "outcome": "unchanged",
-                    "object_id": contract.object_id,
-                    "error": None,
-                }
-            )
-            contract.source_hash = source_hash
-            continue
-        version = contract.version + 1
-        action = "restore" if contract.deleted else "update"
-        w.object_updates.append(
-            {
-                "b_id": contract.object_id,
-                "data": body,
-                "version": version,
-                "updated_at": now,
-                "deleted_at": None,
-            }
-        )
-        w.versions.append(
-            {
-                "object_id": contract.object_id,
-                "version": version,
-                "data": body,
-                "action": action,
-                "actor": plan.actor,
-                "run_id": run_id,
-                "created_at": now,
-            }
+        contract_update = (
+            origin,
+            contract.object_id,
+            source_hash,
+            target_hash,
+            mapping_version,
+            schema_hash,
+            now,
         )
         w.contract_updates.append(contract_update)
-        contract.version, contract.deleted = version, False
-        contract.source_hash, contract.target_hash = source_hash, target_hash
-        contract.last_run_id = run_id
+        contract.source_hash, contract.last_run_id = source_hash, run_id
+        contract.mapping_version, contract.schema_hash = mapping_version, schema_hash
+        if target_hash == contract.target_hash and not contract.deleted:
+            # The source changed in fields the mapping ignores (or the mapping changed without effect).
+            counts["unchanged"] += 1
+            log.append([origin, "unchanged", contract.object_id, None])
+            continue
+        action = "restore" if contract.deleted else "update"
+        w.object_updates.append((body, now, action, plan.actor, run_id, contract.object_id))
+        contract.deleted, contract.target_hash = False, target_hash
         counts["updated"] += 1
-        rr.append(
-            {
-                "run_id": run_id,
-                "origin_id": origin,
-                "outcome": "updated",
-                "object_id": contract.object_id,
-                "error": None,
-            }
-        )
+        log.append([origin, "updated", contract.object_id, None])
     return out
 
 

@@ -144,22 +144,21 @@ class RunLog:
         return Page([run_document(r) for r in rows], total, limit, offset)
 
     def records(self, run_id: str, *, outcome: str | None = None, limit: int = 100, offset: int = 0) -> Page:
+        """The run's per-record log (stored one row per batch), optionally one outcome only."""
         rr = t.run_records
-        where = rr.c.run_id == run_id
-        if outcome:
-            where = and_(where, rr.c.outcome == outcome)
+        results: list[dict[str, Any]] = []
+        total = 0
         with self.engine.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(rr).where(where)).scalar_one()
-            rows = conn.execute(select(rr).where(where).order_by(rr.c.id).limit(limit).offset(offset)).all()
-        return Page(
-            [
-                {"origin_id": r.origin_id, "outcome": r.outcome, "object_id": r.object_id, "error": r.error}
-                for r in rows
-            ],
-            total,
-            limit,
-            offset,
-        )
+            for row in conn.execute(select(rr.c.entries).where(rr.c.run_id == run_id).order_by(rr.c.seq)):
+                for origin, out, object_id, error in decode(row.entries):
+                    if outcome is not None and out != outcome:
+                        continue
+                    if offset <= total < offset + limit:
+                        results.append(
+                            {"origin_id": origin, "outcome": out, "object_id": object_id, "error": error}
+                        )
+                    total += 1
+        return Page(results, total, limit, offset)
 
     def mark_interrupted(self, pipeline: str | None = None) -> int:
         """Runs left 'running' by a dead process become 'failed' with a clear error."""

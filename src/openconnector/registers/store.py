@@ -6,7 +6,6 @@ Reads and single-object writes live here; the pipeline engine's batched write pa
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from openconnector import jsonutil
+from openconnector.ids import uuid7
 from openconnector.registers import tables as t
 from openconnector.registers.db import make_engine
 from openconnector.registers.migrate import migrate
@@ -291,13 +291,26 @@ class Store:
         return object_document(row)
 
     def object_history(self, object_id: str) -> list[dict[str, Any]]:
+        """Every version of an object, newest first (the current row, then the archived ones)."""
+        ov = t.object_versions
         with self.engine.connect() as conn:
+            current = conn.execute(select(t.objects).where(t.objects.c.id == object_id)).first()
             rows = conn.execute(
-                select(t.object_versions)
-                .where(t.object_versions.c.object_id == object_id)
-                .order_by(t.object_versions.c.version.desc())
+                select(ov).where(ov.c.object_id == object_id).order_by(ov.c.version.desc())
             ).all()
-        return [
+        if current is None:
+            raise NotFound(f"object {object_id} does not exist")
+        versions = [
+            {
+                "version": current.version,
+                "action": current.action,
+                "actor": current.actor,
+                "run_id": current.run_id,
+                "created_at": current.updated_at,
+                "data": decode(current.data),
+            }
+        ]
+        versions += [
             {
                 "version": r.version,
                 "action": r.action,
@@ -308,6 +321,7 @@ class Store:
             }
             for r in rows
         ]
+        return versions
 
     def count_objects(self, register: str, schema: str) -> int:
         with self.engine.connect() as conn:
@@ -338,19 +352,17 @@ class Store:
             raise ValidationFailed(errors)
         now = now_iso()
         body = jsonutil.dumps_str(data)
+        o = t.objects
         with self.engine.begin() as conn:
             row = None
             if object_id is not None:
-                row = conn.execute(
-                    select(t.objects).where(t.objects.c.id == object_id).with_for_update()
-                ).first()
+                row = conn.execute(select(o).where(o.c.id == object_id).with_for_update()).first()
                 if row is None or row.register != register or row.schema != schema:
                     raise NotFound(f"object {object_id} does not exist in {register}/{schema}")
             if row is None:
-                object_id = str(uuid.uuid4())
-                version, action = 1, "create"
+                object_id = uuid7()
                 conn.execute(
-                    insert(t.objects).values(
+                    insert(o).values(
                         id=object_id,
                         register=register,
                         schema=schema,
@@ -358,50 +370,71 @@ class Store:
                         version=1,
                         created_at=now,
                         updated_at=now,
+                        action="create",
+                        actor=actor,
                     )
                 )
             else:
-                version, action = row.version + 1, "restore" if row.deleted_at else "update"
+                self._archive(conn, object_id)
                 conn.execute(
-                    update(t.objects)
-                    .where(t.objects.c.id == object_id)
-                    .values(data=body, version=version, updated_at=now, deleted_at=None)
+                    update(o)
+                    .where(o.c.id == object_id)
+                    .values(
+                        data=body,
+                        version=row.version + 1,
+                        updated_at=now,
+                        deleted_at=None,
+                        action="restore" if row.deleted_at else "update",
+                        actor=actor,
+                        run_id=None,
+                    )
                 )
-            conn.execute(
-                insert(t.object_versions).values(
-                    object_id=object_id,
-                    version=version,
-                    data=body,
-                    action=action,
-                    actor=actor,
-                    created_at=now,
-                )
-            )
         assert object_id is not None
         return self.get_object(object_id)
 
     def delete_object(self, object_id: str, *, actor: str | None = None) -> None:
         """Soft delete: the object disappears from listings, its history stays."""
         now = now_iso()
+        o = t.objects
         with self.engine.begin() as conn:
-            row = conn.execute(select(t.objects).where(t.objects.c.id == object_id)).first()
+            row = conn.execute(select(o).where(o.c.id == object_id).with_for_update()).first()
             if row is None or row.deleted_at:
                 raise NotFound(f"object {object_id} does not exist")
+            self._archive(conn, object_id)
             conn.execute(
-                update(t.objects)
-                .where(t.objects.c.id == object_id)
-                .values(deleted_at=now, updated_at=now, version=row.version + 1)
-            )
-            conn.execute(
-                insert(t.object_versions).values(
-                    object_id=object_id,
+                update(o)
+                .where(o.c.id == object_id)
+                .values(
+                    deleted_at=now,
+                    updated_at=now,
                     version=row.version + 1,
-                    data=None,
                     action="delete",
                     actor=actor,
-                    created_at=now,
+                    run_id=None,
                 )
             )
+
+    @staticmethod
+    def _mark_contract(conn: Connection, row: Any, *, deleted: bool) -> None:
+        """Keep the pipeline's contract in step with an API delete/restore of a pipeline object."""
+        c = t.contracts
+        conn.execute(
+            update(c)
+            .where(c.c.pipeline == row.pipeline, c.c.origin_id == row.origin_id)
+            .values(deleted=int(deleted))
+        )
+
+    @staticmethod
+    def _archive(conn: Connection, object_id: str) -> None:
+        o, ov = t.objects, t.object_versions
+        conn.execute(
+            insert(ov).from_select(
+                ["object_id", "version", "data", "action", "actor", "run_id", "created_at"],
+                select(
+                    o.c.id, o.c.version, o.c.data, o.c.action, o.c.actor, o.c.run_id, o.c.updated_at
+                ).where(o.c.id == object_id),
+            )
+        )
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

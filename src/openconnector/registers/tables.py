@@ -67,10 +67,16 @@ objects = Table(
     Column("deleted_at", String(32)),
     Column("pipeline", String(200)),
     Column("origin_id", Text),
+    # who made the current version; superseded versions move to object_versions
+    Column("action", String(16), nullable=False),
+    Column("actor", String(200)),
+    Column("run_id", String(36)),
     Index("ix_objects_register_schema", "register", "schema", "created_at"),
 )
 
 object_versions = Table(
+    # Every superseded version of an object (the current one is the objects row itself): an update
+    # copies the old row here inside the database, so no document crosses the wire twice.
     "object_versions",
     metadata,
     Column("object_id", String(36), primary_key=True),
@@ -94,7 +100,8 @@ contracts = Table(
     Column("schema_hash", String(32)),
     Column("last_run_id", String(36)),
     Column("updated_at", String(32), nullable=False),
-    Index("ix_contracts_pipeline_run", "pipeline", "last_run_id"),
+    # mirrors objects.deleted_at so a batch's contract lookup needs no join
+    Column("deleted", Integer, nullable=False, server_default="0"),
 )
 
 runs = Table(
@@ -116,16 +123,17 @@ runs = Table(
 )
 
 run_records = Table(
+    # The per-record run log, one row per batch: ``entries`` is a JSON list of
+    # [origin_id, outcome, object_id, error]. A row per record cost more than the records themselves.
     "run_records",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", String(36), nullable=False),
-    Column("origin_id", Text),
-    Column("outcome", String(16), nullable=False),
-    Column("object_id", String(36)),
-    Column("error", Text),
-    Index("ix_run_records_run", "run_id", "outcome"),
+    Column("seq", Integer, nullable=False),
+    Column("entries", JSONText, nullable=False),
+    Index("ix_run_records_run", "run_id", "seq"),
 )
+
 
 quarantine = Table(
     "quarantine",

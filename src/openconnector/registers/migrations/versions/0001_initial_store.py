@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 10:04:26.619121
+Create Date: 2026-11-28
 """
 
 from __future__ import annotations
@@ -34,11 +34,9 @@ def upgrade() -> None:
         sa.Column("schema_hash", sa.String(length=32), nullable=True),
         sa.Column("last_run_id", sa.String(length=36), nullable=True),
         sa.Column("updated_at", sa.String(length=32), nullable=False),
+        sa.Column("deleted", sa.Integer(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("pipeline", "origin_id"),
     )
-    with op.batch_alter_table("contracts", schema=None) as batch_op:
-        batch_op.create_index("ix_contracts_pipeline_run", ["pipeline", "last_run_id"], unique=False)
-
     op.create_table(
         "object_versions",
         sa.Column("object_id", sa.String(length=36), nullable=False),
@@ -62,6 +60,9 @@ def upgrade() -> None:
         sa.Column("deleted_at", sa.String(length=32), nullable=True),
         sa.Column("pipeline", sa.String(length=200), nullable=True),
         sa.Column("origin_id", sa.Text(), nullable=True),
+        sa.Column("action", sa.String(length=16), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=True),
+        sa.Column("run_id", sa.String(length=36), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("objects", schema=None) as batch_op:
@@ -111,14 +112,12 @@ def upgrade() -> None:
         "run_records",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("run_id", sa.String(length=36), nullable=False),
-        sa.Column("origin_id", sa.Text(), nullable=True),
-        sa.Column("outcome", sa.String(length=16), nullable=False),
-        sa.Column("object_id", sa.String(length=36), nullable=True),
-        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("entries", JSON_TEXT, nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("run_records", schema=None) as batch_op:
-        batch_op.create_index("ix_run_records_run", ["run_id", "outcome"], unique=False)
+        batch_op.create_index("ix_run_records_run", ["run_id", "seq"], unique=False)
 
     op.create_table(
         "runs",
@@ -175,7 +174,4 @@ def downgrade() -> None:
 
     op.drop_table("objects")
     op.drop_table("object_versions")
-    with op.batch_alter_table("contracts", schema=None) as batch_op:
-        batch_op.drop_index("ix_contracts_pipeline_run")
-
     op.drop_table("contracts")

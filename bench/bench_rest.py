@@ -1,0 +1,123 @@
+"""Core benchmark (issue 2): a paginated REST source of N person records through the full pipeline.
+
+Scenarios, each in its own process (so peak memory is the run's own):
+  (a) first load, (b) unchanged re-run, (c) re-run after ~10% of the records changed.
+Optionally the same job with dlt (`--dlt-python` pointing at a venv that has `dlt[sqlalchemy]`).
+
+    .venv/bin/python bench/bench_rest.py --records 200000
+    .venv/bin/python bench/bench_rest.py --records 1000000 --scenarios a   # memory flatness
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import tempfile
+import textwrap
+from pathlib import Path
+
+import httpx
+
+from common import PY, ROOT, free_port, measure, report, wait_http
+
+SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["name", "email", "city"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "email": {"type": "string"},
+        "city": {"type": "string"},
+        "postcode": {"type": "string"},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "active": {"type": "boolean"},
+    },
+}
+
+CONFIG = """
+registers:
+  crm:
+    schemas:
+      person: person.schema.json
+sources:
+  demo:
+    type: rest
+    location: {url}
+mappings:
+  person:
+    mapping:
+      name: "{{{{ first_name }}}} {{{{ last_name }}}}"
+      email: email
+      city: address.city
+      postcode: address.postcode
+      tags: tags
+      active: active
+pipelines:
+  people:
+    source: demo
+    read:
+      path: /people
+      query: {{per_page: 1000}}
+      records: data
+      id: id
+      pagination: {{type: page, param: page}}
+    mapping: person
+    target: crm/person
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", type=int, default=200_000)
+    ap.add_argument("--scenarios", default="abc")
+    ap.add_argument("--dlt-python", help="python of a venv with dlt[sqlalchemy] installed")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "rest.json")
+    args = ap.parse_args()
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([PY, "-m", "openconnector.demo", "--port", str(port), "--records", str(args.records)])
+    rows: list[dict[str, object]] = []
+    try:
+        wait_http(f"{url}/people?per_page=1", timeout=120)
+        with tempfile.TemporaryDirectory(prefix="oc-bench-") as tmp:
+            work = Path(tmp)
+            (work / "person.schema.json").write_text(json.dumps(SCHEMA))
+            (work / "openconnector.yaml").write_text(textwrap.dedent(CONFIG.format(url=url)))
+            cmd = [PY, "-m", "openconnector", "run", "people", "--json"]
+            for scenario in args.scenarios:
+                if scenario == "c":
+                    httpx.post(f"{url}/admin/revision", params={"n": 1}, timeout=60).raise_for_status()
+                m = measure(cmd, cwd=work)
+                run = json.loads(m.stdout)
+                c = run["counts"]
+                assert run["status"] == "ok", run
+                label = {"a": "(a) first load", "b": "(b) unchanged re-run", "c": "(c) 10% changed"}[scenario]
+                rows.append({
+                    "scenario": f"openconnector {label}", "records": c["read"], "seconds": run["duration_s"],
+                    "records_per_s": c["read"] / run["duration_s"], "peak_mb": m.peak_mb,
+                    "note": f"created {c['created']} updated {c['updated']} unchanged {c['unchanged']}",
+                })
+            if args.dlt_python:
+                if "c" in args.scenarios:
+                    httpx.post(f"{url}/admin/revision", params={"n": 0}, timeout=60).raise_for_status()
+                for scenario in ("a", "c"):
+                    if scenario == "c":
+                        httpx.post(f"{url}/admin/revision", params={"n": 1}, timeout=60).raise_for_status()
+                    m = measure([args.dlt_python, str(ROOT / "bench" / "peers" / "dlt_rest.py"), url,
+                                 str(work / "dlt.db")], cwd=work)
+                    res = json.loads(m.stdout.strip().splitlines()[-1])
+                    rows.append({
+                        "scenario": f"dlt {'(a) first load' if scenario == 'a' else '(c) merge, 10% changed'}",
+                        "records": res["records"], "seconds": res["seconds"],
+                        "records_per_s": res["records"] / res["seconds"], "peak_mb": m.peak_mb,
+                    })
+    finally:
+        server.terminate()
+        server.wait()
+    report(rows, args.out)
+
+
+if __name__ == "__main__":
+    main()

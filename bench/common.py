@@ -1,0 +1,69 @@
+"""Shared benchmark plumbing: child processes measured with os.wait4 (wall time + peak RSS)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+
+
+@dataclass
+class Measured:
+    seconds: float
+    peak_mb: float
+    stdout: str
+    returncode: int
+
+
+def measure(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> Measured:
+    """Run ``cmd`` and return its wall time and peak resident memory (its own, via wait4)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if proc.returncode not in (0, 1):
+        sys.stderr.write(stderr[-4000:])
+    return Measured(seconds, usage.ru_maxrss / 1024, stdout, proc.returncode)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    import httpx
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def report(rows: list[dict[str, object]], path: Path | None = None) -> None:
+    width = max(len(str(r["scenario"])) for r in rows)
+    for r in rows:
+        print(f"{r['scenario']:<{width}}  {r['records']:>9} records  {r['seconds']:>7.2f} s  "
+              f"{r['records_per_s']:>9.0f} rec/s  peak {r['peak_mb']:>6.0f} MB  {r.get('note', '')}")
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(rows, indent=2))
