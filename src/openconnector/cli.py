@@ -64,7 +64,7 @@ def _load(config: Path | None, as_json: bool = False) -> Any:
         else:
             err_console.print(f"[red]configuration has {len(exc.problems)} problem(s):[/red]")
             for p in exc.problems:
-                err_console.print(f"  {p}", markup=False, highlight=False)
+                err_console.print(f"  {p}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except FileNotFoundError as exc:
         _fail(str(exc), as_json=as_json)

@@ -6,9 +6,11 @@ the source's ``type`` (see :mod:`openconnector.config.loader`), so each protocol
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from croniter import croniter
+from pydantic import AliasChoices, BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
 
 class Strict(BaseModel):
@@ -43,6 +45,28 @@ class ScheduleTrigger(Strict):
     schedule: str = Field(description="Cron expression, e.g. '*/15 * * * *'.")
     timezone: str = "UTC"
 
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        # Checked here so a typo fails `openconnector validate`, not the scheduler at 3 a.m.
+        if not croniter.is_valid(v):
+            raise ValueError(
+                "is not a valid cron expression (five fields: minute hour day-of-month month day-of-week, "
+                "e.g. '*/15 * * * *')"
+            )
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                "is not a known time zone (an IANA name such as UTC or Europe/Amsterdam)"
+            ) from None
+        return v
+
 
 class WebhookSpec(Strict):
     secret: str = Field(description="HMAC-SHA256 secret shared with the sender; use ${ENV}.")
@@ -60,7 +84,36 @@ class ManualTrigger(Strict):
     manual: bool = True
 
 
-Trigger = ScheduleTrigger | WebhookTrigger | ConsumeTrigger | ManualTrigger
+TRIGGER_KINDS = ("schedule", "webhook", "consume", "manual")
+
+
+def _trigger_kind(value: Any) -> str | None:
+    """Pick the trigger model by the key that names it, so a bad trigger gets that model's errors
+    only (a plain union would report every member's complaints)."""
+    if isinstance(value, dict):
+        for kind in TRIGGER_KINDS:
+            if kind in value:
+                return f"{kind}-trigger"
+        return None
+    models = (ScheduleTrigger, WebhookTrigger, ConsumeTrigger, ManualTrigger)
+    for kind, model in zip(TRIGGER_KINDS, models, strict=True):
+        if isinstance(value, model):
+            return f"{kind}-trigger"
+    return None
+
+
+# Tags carry a "-trigger" suffix so they never collide with a key in an error's location.
+Trigger = Annotated[
+    Annotated[ScheduleTrigger, Tag("schedule-trigger")]
+    | Annotated[WebhookTrigger, Tag("webhook-trigger")]
+    | Annotated[ConsumeTrigger, Tag("consume-trigger")]
+    | Annotated[ManualTrigger, Tag("manual-trigger")],
+    Discriminator(
+        _trigger_kind,
+        custom_error_type="trigger_kind",
+        custom_error_message="a trigger needs one of the keys schedule, webhook, consume, manual",
+    ),
+]
 
 
 class PipelineConfig(Strict):

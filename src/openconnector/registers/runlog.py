@@ -283,7 +283,7 @@ class RunLog:
         if row is None:
             return PipelineState()
         return PipelineState(
-            cursor=decode(row.cursor),
+            cursor=(decode(row.cursor) or {}).get("value"),
             connector_state=decode(row.connector_state) or {},
             last_read=row.last_read,
         )
@@ -300,7 +300,8 @@ class RunLog:
         self._ensure_state_row(pipeline)
         values: dict[str, Any] = {"updated_at": now_iso()}
         if cursor is not ...:
-            values["cursor"] = None if cursor is None else jsonutil.dumps_str(cursor)
+            # Wrapped: PostgreSQL hands JSONB scalars back parsed, which a bare string would make ambiguous.
+            values["cursor"] = None if cursor is None else jsonutil.dumps_str({"value": cursor})
         if connector_state is not None:
             values["connector_state"] = jsonutil.dumps_str(connector_state)
         if last_read is not None:
