@@ -467,6 +467,11 @@ def demo(
     raise typer.Exit(status)
 
 
+from openconnector.cli_import import import_app  # noqa: E402 - sub-app registered after the core commands
+
+app.add_typer(import_app, name="import")
+
+
 def main() -> None:
     app()
 
