@@ -1,0 +1,191 @@
+"""The ``postgresql``, ``mysql`` and ``mssql`` source types: async face over a blocking reader.
+
+Each blocking step (connect, plan, fetch a chunk) runs in a worker thread. While the engine
+processes one batch the next chunk is already being fetched (one chunk ahead, so memory stays at
+two chunks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar, Literal
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from openconnector.connectors import register
+from openconnector.connectors.base import Batch, Connector, ConnectorError, ReadBase, ReadContext, SourceBase
+from openconnector.connectors.sql import cursor as cur
+from openconnector.connectors.sql.config import SqlRead, SqlSource
+from openconnector.connectors.sql.convert import Converter
+from openconnector.connectors.sql.engine import create_engine, secrets_of, source_url
+from openconnector.connectors.sql.errors import translate
+from openconnector.connectors.sql.location import masked
+from openconnector.connectors.sql.reader import Chunk, Plan, Stream, StreamClosed, plan_read
+from openconnector.connectors.sql.write import write_records
+
+
+class SqlConnector(Connector):
+    """Shared implementation; the registered subclasses only fix ``type`` and the Source model."""
+
+    Source: ClassVar[type[SourceBase]] = SqlSource
+    Read: ClassVar[type[ReadBase]] = SqlRead
+    modes = ("read", "write")
+
+    def __init__(self, name: str, source: SourceBase) -> None:
+        if not isinstance(source, SqlSource):
+            source = self.Source.model_validate(source.model_dump(by_alias=True))
+        super().__init__(name, source)
+        self.sql_source: SqlSource = source  # type: ignore[assignment]
+        self._engine: sa.Engine | None = None
+        self._streams: set[Stream] = set()
+        self._secrets = secrets_of(self.sql_source)
+        self.display = masked(source_url(self.sql_source))
+
+    @property
+    def engine(self) -> sa.Engine:
+        if self._engine is None:
+            self._engine = create_engine(self.sql_source, f"openconnector:{self.name}")
+        return self._engine
+
+    def _fail(self, exc: BaseException, doing: str, where: str | None) -> ConnectorError:
+        return translate(exc, doing=doing, where=where, secrets=self._secrets)
+
+    # -- read -------------------------------------------------------------------------------------
+
+    def _open(self, stream: Stream, read: SqlRead, ctx: ReadContext) -> Plan:
+        try:
+            conn = stream.connect()
+        except sa_exc.DBAPIError as exc:
+            raise self._fail(exc, "cannot connect", self.display) from None
+        try:
+            plan = plan_read(conn, self.sql_source, read, ctx.cursor, ctx.full, ctx.warnings)
+        except sa_exc.DBAPIError as exc:
+            raise self._fail(exc, "cannot read the table's columns", read.table or "query") from None
+        try:
+            stream.open(plan)
+        except sa_exc.DBAPIError as exc:
+            raise self._fail(exc, "the database rejected the read", plan.where) from None
+        return plan
+
+    async def read(self, read: ReadBase, ctx: ReadContext) -> AsyncIterator[Batch]:
+        sql_read = read if isinstance(read, SqlRead) else SqlRead.model_validate(read.model_dump())
+        converter = Converter(sql_read.decimals or self.sql_source.decimals)
+        stream = Stream(self.engine, converter, sql_read.batch_size, sql_read.id_columns)
+        self._streams.add(stream)
+        pending: asyncio.Future[Chunk | None] | None = None
+        try:
+            plan = await asyncio.to_thread(self._open, stream, sql_read, ctx)
+            pending = asyncio.ensure_future(asyncio.to_thread(stream.next_chunk))
+            while True:
+                try:
+                    # shielded: cancelling the read must not abandon a fetch that is still running
+                    chunk = await asyncio.shield(pending)
+                except sa_exc.DBAPIError as exc:
+                    pending = None
+                    raise self._fail(
+                        exc, "the read broke off", f"{plan.where}, after row {stream.rows}"
+                    ) from None
+                except StreamClosed as exc:
+                    pending = None
+                    raise ConnectorError(str(exc), where=f"{plan.where}, after row {stream.rows}") from None
+                pending = None
+                if chunk is None:
+                    break
+                pending = asyncio.ensure_future(asyncio.to_thread(stream.next_chunk))  # fetch ahead
+                yield Batch(
+                    chunk.records, errors=chunk.errors, where=f"rows {chunk.first_row}-{chunk.last_row}"
+                )
+            self._set_cursor(plan, stream, ctx)
+        finally:
+            if pending is not None:  # a thread cannot be cancelled: let the fetch finish, drop it
+                await asyncio.wait([pending])
+                with contextlib.suppress(BaseException):
+                    pending.result()
+            await asyncio.to_thread(stream.close)
+            self._streams.discard(stream)
+
+    @staticmethod
+    def _set_cursor(plan: Plan, stream: Stream, ctx: ReadContext) -> None:
+        if plan.cursor_column is None:
+            return
+        best = stream.newest if plan.mark is None else cur.newest(stream.newest, plan.mark)
+        if best is None:
+            best = plan.mark
+        if best is None:
+            return
+        try:
+            ctx.new_cursor = cur.encode(plan.cursor_column, best)
+        except TypeError as exc:
+            ctx.warnings.append(f"incremental.cursor {plan.cursor_column!r}: {exc}; the cursor is not stored")
+
+    # -- write, check, close ----------------------------------------------------------------------
+
+    def _write(self, target: dict[str, Any], records: list[dict[str, Any]]) -> list[Any]:
+        naive_utc = self.sql_source.type == "mysql" and (self.sql_source.timezone or "").upper() in (
+            "UTC",
+            "+00:00",
+        )
+        try:
+            with self.engine.begin() as conn:
+                return write_records(
+                    conn, target, records, default_schema=self.sql_source.schema_, naive_utc=naive_utc
+                )
+        except sa_exc.DBAPIError as exc:
+            raise self._fail(exc, "the write was rolled back", f"write to {target.get('table')}") from None
+
+    async def write(self, target: dict[str, Any], records: list[dict[str, Any]]) -> list[Any]:
+        """Insert or update ``records`` by ``target["key"]`` in ``target["table"]``, all or nothing."""
+        if not records:
+            return []
+        return await asyncio.to_thread(self._write, target, records)
+
+    def _check(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except sa_exc.DBAPIError as exc:
+            raise self._fail(exc, "cannot connect", self.display) from None
+
+    async def check(self) -> None:
+        await asyncio.to_thread(self._check)
+
+    async def aclose(self) -> None:
+        streams, self._streams = list(self._streams), set()
+        for stream in streams:
+            await asyncio.to_thread(stream.close)
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            await asyncio.to_thread(engine.dispose)
+
+
+class PostgresSource(SqlSource):
+    type: Literal["postgresql"]
+
+
+class MySQLSource(SqlSource):
+    type: Literal["mysql"]
+
+
+class MSSQLSource(SqlSource):
+    type: Literal["mssql"]
+
+
+@register
+class PostgresConnector(SqlConnector):
+    type = "postgresql"
+    Source = PostgresSource
+
+
+@register
+class MySQLConnector(SqlConnector):
+    type = "mysql"
+    Source = MySQLSource
+
+
+@register
+class MSSQLConnector(SqlConnector):
+    type = "mssql"
+    Source = MSSQLSource
