@@ -15,6 +15,17 @@ PG_ADMIN_URL = os.environ.get(
 )
 
 
+@pytest.fixture(autouse=True)
+def _audit_files(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the audit key and anchor of every test out of the working directory."""
+    if "OPENCONNECTOR_AUDIT_KEY" not in os.environ:
+        monkeypatch.setenv("OPENCONNECTOR_AUDIT_KEY", "test-audit-key-not-for-production")
+    if "OPENCONNECTOR_AUDIT_ANCHOR" not in os.environ:
+        monkeypatch.setenv(
+            "OPENCONNECTOR_AUDIT_ANCHOR", str(tmp_path_factory.mktemp("audit") / "anchor.jsonl")
+        )
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, dropped afterwards."""

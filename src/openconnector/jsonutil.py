@@ -48,7 +48,12 @@ def canonical(value: Any) -> bytes:
 
 def content_hash(value: Any) -> str:
     """Short, stable hash of a JSON value (hex, 32 chars) for change detection."""
-    return hashlib.blake2b(canonical(value), digest_size=16).hexdigest()
+    return canonical_hash(canonical(value))
+
+
+def canonical_hash(encoded: bytes) -> str:
+    """:func:`content_hash` of a value whose :func:`canonical` bytes the caller already has."""
+    return hashlib.blake2b(encoded, digest_size=16).hexdigest()
 
 
 loads = orjson.loads

@@ -289,3 +289,22 @@ def test_mapping_change_reprocesses_unchanged_source(tmp_path: Path, store: Stor
     r = run(changed, store)
     assert r.counts["updated"] == 3
     assert {d["name"] for d in store.list_objects("crm", "person").results} == {"L0, F0", "L1, F1", "L2, F2"}
+
+
+def test_incremental_read_never_deletes_what_it_did_not_reread(tmp_path: Path, store: Store) -> None:
+    project = make_project(
+        tmp_path, read_extra="incremental: {cursor: updated}\n", pipeline_extra="on_missing: delete\n"
+    )
+    prepare(store, project)
+    MemoryConnector.DATA["people"] = [dict(p, updated=f"2026-01-0{p['id'] + 1}") for p in people(5)]
+    assert run(project, store).counts["created"] == 5
+    # The source now returns only what changed since the cursor: one record.
+    MemoryConnector.DATA["people"] = [dict(people(5)[4], updated="2026-02-01", age="60")]
+    r = run(project, store)
+    assert r.counts["updated"] == 1 and r.counts["deleted"] == 0
+    assert store.count_objects("crm", "person") == 5
+    assert any("full reads only" in w for w in r.warnings)
+    # A --full run reads everything, so absence means deleted again.
+    MemoryConnector.DATA["people"] = [dict(p, updated="2026-03-01") for p in people(5)[:4]]
+    r = run(project, store, full=True)
+    assert r.counts["deleted"] == 1 and store.count_objects("crm", "person") == 4

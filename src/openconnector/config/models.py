@@ -116,6 +116,13 @@ Trigger = Annotated[
 ]
 
 
+class RetentionConfig(Strict):
+    """How long run logs are kept (``null``: forever). Audit entries are never removed by retention."""
+
+    records_days: int | None = Field(default=30, ge=0, description="Days of per-record run logs.")
+    runs_days: int | None = Field(default=365, ge=0, description="Days of run summaries.")
+
+
 class PipelineConfig(Strict):
     """source + what to read + mapping + target schema + triggers."""
 
@@ -130,6 +137,7 @@ class PipelineConfig(Strict):
     on_missing: Literal["keep", "delete"] = "keep"
     triggers: list[Trigger] = Field(default_factory=list)
     enabled: bool = True
+    retention: RetentionConfig | None = Field(None, description="Overrides settings.retention.")
 
     @field_validator("target")
     @classmethod
@@ -144,6 +152,9 @@ class SettingsConfig(Strict):
 
     database_url: str | None = None
     max_body_bytes: int = 10 * 1024 * 1024
+    retention: RetentionConfig = Field(
+        default_factory=lambda: RetentionConfig(), description="Default run-log retention of every pipeline."
+    )
 
 
 class ProjectConfig(Strict):

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from openconnector.config import Project
+from openconnector.audit import AuditTrail
+from openconnector.audit.changes import batch_entries, deletion_hook
 from openconnector.connectors.base import Batch, ConnectorError, ReadBase, ReadContext
 from openconnector.ids import uuid7
 from openconnector.jsonutil import split_path
@@ -147,6 +149,9 @@ class PipelineRun:
             None if records is None else GivenRecords(records, records_meta, where=f"{trigger} records")
         )
         self.runlog = RunLog(store.engine)
+        self.audit = AuditTrail.for_engine(store.engine)
+        #: called with each processed batch and its outcome before it is written (also in a dry run)
+        self.on_batch: list[Callable[[Batch, BatchOutcome], None]] = []
         self.result = RunResult(run_id or uuid7(), pipeline, trigger, dry_run=dry_run)
         self._last_extend = time.monotonic()
 
@@ -194,7 +199,14 @@ class PipelineRun:
         cfg = self.project.pipelines[self.pipeline]
         state = self.runlog.state(self.pipeline)
         try:
-            plan, read = compile_plan(self.project, self.store, self.pipeline, r.id, full=self.full)
+            plan, read = compile_plan(
+                self.project,
+                self.store,
+                self.pipeline,
+                r.id,
+                full=self.full,
+                actor="replay" if self.trigger == "replay" else None,
+            )
         except Exception as exc:
             r.status = "failed"
             r.errors.append({"message": f"cannot prepare the run: {exc}"})
@@ -245,7 +257,9 @@ class PipelineRun:
         r.warnings.extend(w for w in ctx.warnings if w not in r.warnings)
 
         # Records handed in (webhook, replay) are never the whole source: no deletes, no cursor move.
-        complete = ctx.complete and not read_failed and self.given is None
+        # Queues deliver what is waiting, never the whole set: a queue read is never complete either.
+        streams = "consume" in getattr(connector_cls, "modes", ())
+        complete = ctx.complete and not read_failed and self.given is None and not streams
         if read_failed:
             r.status = "partial" if processed_batches else "failed"
         elif not ctx.complete:
@@ -263,7 +277,15 @@ class PipelineRun:
             complete = False
             r.status = "partial"
 
-        if complete and cfg.on_missing == "delete" and not self.dry_run:
+        # An incremental read returns only what changed: absence from it says nothing. Deletes
+        # follow only a complete read of everything (first run, --full, or no incremental cursor).
+        read_everything = cursor is None
+        if complete and cfg.on_missing == "delete" and not self.dry_run and not read_everything:
+            r.warnings.append(
+                "on_missing: delete applies to full reads only (first run or --full); "
+                "this incremental run deleted nothing"
+            )
+        if complete and cfg.on_missing == "delete" and not self.dry_run and read_everything:
             await asyncio.to_thread(self._delete_missing, writer)
         if not self.dry_run:
             new_cursor = ctx.new_cursor if ctx.new_cursor is not None else max_cursor
@@ -282,7 +304,11 @@ class PipelineRun:
         contracts = writer.load_contracts(origins) if origins else {}
         outcome = process_batch(plan, batch, contracts, set())
         outcome.write.connector_state = dict(ctx.state) if ctx.state else None
+        for hook in self.on_batch:
+            hook(batch, outcome)
         if not self.dry_run:
+            if outcome.audit and self.audit.enabled:
+                self._audit(plan, outcome)
             try:
                 writer.commit(outcome.write)
             except Exception as exc:
@@ -290,8 +316,26 @@ class PipelineRun:
                     f"could not write batch{f' ({batch.where})' if batch.where else ''} "
                     f"to the store: {type(exc).__name__}: {exc}"
                 ) from exc
+            self.audit.after_commit()
         self._account(outcome)
         return outcome
+
+    def _audit(self, plan: RunPlan, outcome: BatchOutcome) -> None:
+        """Audit entries for the batch's changes, appended inside the batch's transaction."""
+        header, entries = batch_entries(
+            self.store.engine,
+            outcome.audit,
+            register=plan.register,
+            schema=plan.schema_name,
+            actor=plan.actor,
+            run_id=plan.run_id,
+            pipeline=plan.pipeline,
+            source=self.project.pipelines[self.pipeline].source,
+            mapping=plan.mapping_name,
+            mapping_version=plan.mapping_version,
+        )
+        trail = self.audit
+        outcome.write.extra.append(lambda conn: trail.append_prepared(conn, header, entries))
 
     def _account(self, outcome: BatchOutcome) -> None:
         r = self.result
@@ -321,7 +365,20 @@ class PipelineRun:
             rows = writer.missing()
             if not rows:
                 return
-            writer.delete(rows, now_iso())
+            hooks = []
+            if self.audit.enabled:
+                hooks.append(
+                    deletion_hook(
+                        self.audit,
+                        rows,
+                        actor=f"pipeline:{self.pipeline}",
+                        run_id=self.result.id,
+                        pipeline=self.pipeline,
+                        source=self.project.pipelines[self.pipeline].source,
+                    )
+                )
+            writer.delete(rows, now_iso(), hooks)
+            self.audit.after_commit()
             self.result.counts["deleted"] += len(rows)
             if self.on_progress is not None:
                 self.on_progress(dict(self.result.counts))

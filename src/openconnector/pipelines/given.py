@@ -24,7 +24,7 @@ class GivenRecords(Connector):
         *,
         where: str = "given records",
     ) -> None:
-        super().__init__(self.type, SourceBase(type=self.type))
+        super().__init__(self.type, SourceBase(type=self.type, location=""))
         self.records = records
         self.meta = meta
         self.where = where

@@ -14,7 +14,15 @@ from typing import Any
 from openconnector import jsonutil
 from openconnector.connectors.base import Batch
 from openconnector.ids import uuid7
-from openconnector.jsonutil import MISSING, content_hash, dumps_str, get_path, split_path
+from openconnector.jsonutil import (
+    MISSING,
+    canonical,
+    canonical_hash,
+    content_hash,
+    dumps_str,
+    get_path,
+    split_path,
+)
 from openconnector.registers.batch import BatchWrite, ContractRow
 from openconnector.registers.validation import CompiledSchema
 from openconnector.timeutil import now_iso
@@ -84,6 +92,9 @@ class BatchOutcome:
     max_cursor: Any = None
     duplicates: int = 0
     sample_errors: list[dict[str, Any]] = field(default_factory=list)
+    #: (object_id, action, new document, origin_id, its canonical JSON) of every create/update/restore,
+    #: for the audit trail
+    audit: list[tuple[str, str, dict[str, Any], str, bytes]] = field(default_factory=list)
 
 
 def cursor_max(current: Any, value: Any) -> Any:
@@ -109,6 +120,7 @@ def process_batch(
     now = now_iso()
     run_id = plan.run_id
     log = w.log
+    audit = out.audit
     metas = batch.meta
     schema_hash = plan.schema.hash
     mapping_version = plan.mapping_version
@@ -228,7 +240,8 @@ def process_batch(
             quarantine(origin, record, meta, "validation", [e.as_dict() for e in errors])
             continue
         body = dumps_str(data)
-        target_hash = content_hash(data)
+        canon = canonical(data)  # kept: the audit entry of a create embeds these bytes
+        target_hash = canonical_hash(canon)
         if contract is None:
             object_id = uuid7()
             w.object_inserts.append(
@@ -256,6 +269,7 @@ def process_batch(
             )
             counts["created"] += 1
             log.append([origin, "created", object_id, None])
+            audit.append((object_id, "create", data, origin, canon))
             continue
         contract_update = (
             origin,
@@ -279,6 +293,7 @@ def process_batch(
         contract.deleted, contract.target_hash = False, target_hash
         counts["updated"] += 1
         log.append([origin, "updated", contract.object_id, None])
+        audit.append((contract.object_id, action, data, origin, canon))
     return out
 
 

@@ -183,8 +183,11 @@ class BatchWriter:
         with self.engine.connect() as conn:
             return [(r[0], r[1]) for r in conn.exec_driver_sql(stmt, (self.pipeline, self.run_id))]
 
-    def delete(self, rows: Sequence[tuple[str, str]], now: str) -> None:
-        """Soft-delete objects (new version, history kept) and log them in the run."""
+    def delete(
+        self, rows: Sequence[tuple[str, str]], now: str, extra: Sequence[Callable[[Connection], None]] = ()
+    ) -> None:
+        """Soft-delete objects (new version, history kept) and log them in the run; ``extra`` hooks
+        write more rows in the same transaction (audit entries)."""
         p = self.sql.p
         actor = f"pipeline:{self.pipeline}"
         with self.engine.begin() as conn:
@@ -202,3 +205,5 @@ class BatchWriter:
             self._seq += 1
             entries = [[origin, "deleted", oid, None] for origin, oid in rows]
             conn.exec_driver_sql(self.sql.insert_log, [(self.run_id, self._seq, jsonutil.dumps_str(entries))])
+            for hook in extra:
+                hook(conn)

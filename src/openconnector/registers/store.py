@@ -350,6 +350,9 @@ class Store:
         errors = self.compiled_schema(register, schema).errors(data)
         if errors:
             raise ValidationFailed(errors)
+        from openconnector.audit import AuditChange, AuditTrail
+
+        trail = AuditTrail.for_engine(self.engine)
         now = now_iso()
         body = jsonutil.dumps_str(data)
         o = t.objects
@@ -375,6 +378,7 @@ class Store:
                     )
                 )
             else:
+                assert object_id is not None
                 self._archive(conn, object_id)
                 conn.execute(
                     update(o)
@@ -389,11 +393,24 @@ class Store:
                         run_id=None,
                     )
                 )
-        assert object_id is not None
+            # The audit entry commits (or rolls back) with the change it records.
+            action = "create" if row is None else "restore" if row.deleted_at else "update"
+            before = None if row is None else decode(row.data)
+            version_before = None if row is None else row.version
+            assert object_id is not None
+            change = AuditChange(
+                object_id, register, schema, action, version_before, (version_before or 0) + 1, before, data,
+                actor or "api",
+            )  # fmt: skip
+            trail.append(conn, [change])
+        trail.after_commit()
         return self.get_object(object_id)
 
     def delete_object(self, object_id: str, *, actor: str | None = None) -> None:
         """Soft delete: the object disappears from listings, its history stays."""
+        from openconnector.audit import AuditChange, AuditTrail
+
+        trail = AuditTrail.for_engine(self.engine)
         now = now_iso()
         o = t.objects
         with self.engine.begin() as conn:
@@ -413,6 +430,12 @@ class Store:
                     run_id=None,
                 )
             )
+            change = AuditChange(
+                object_id, row.register, row.schema, "delete", row.version, row.version + 1, decode(row.data),
+                None, actor or "api",
+            )  # fmt: skip
+            trail.append(conn, [change])
+        trail.after_commit()
 
     @staticmethod
     def _mark_contract(conn: Connection, row: Any, *, deleted: bool) -> None:
