@@ -46,6 +46,7 @@ BUILTIN: dict[str, str] = {
     "postgresql": "openconnector.connectors.sql",
     "mysql": "openconnector.connectors.sql",
     "mssql": "openconnector.connectors.sql",
+    "webhook": "openconnector.triggers.source",
 }
 
 _REGISTRY: dict[str, type[Connector]] = {}

@@ -165,3 +165,56 @@ pipeline_state = Table(
     Column("lock_expires_at", String(32)),
     Column("updated_at", String(32), nullable=False),
 )
+
+
+# -- service (migration 0002): API tokens, webhook attempts, schedule slots ------------------------
+
+api_tokens = Table(
+    # Only the SHA-256 of a token is kept: the token itself is shown once, when it is created.
+    "api_tokens",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("last_used_at", String(32)),
+    Column("revoked_at", String(32)),
+)
+
+webhook_attempts = Table(
+    # Every POST /hooks/{pipeline}, accepted or not. An accepted delivery that carries records keeps
+    # its body until the run that processes it has finished (``state`` pending → done), so records
+    # answered with 202 survive a crash. ``signature`` is unique per pipeline: a replay is refused.
+    "webhook_attempts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("pipeline", String(200), nullable=False),
+    Column("received_at", String(32), nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("message", Text),
+    Column("signed_at", Integer),
+    Column("signature", String(64)),
+    Column("remote", String(100)),
+    Column("body_bytes", Integer, nullable=False, default=0),
+    Column("records", Integer),
+    Column("run_id", String(36)),
+    Column("state", String(16)),
+    Column("body", Text),
+    Index("ux_webhook_attempts_signature", "pipeline", "signature", unique=True),
+    Index("ix_webhook_attempts_pipeline", "pipeline", "received_at"),
+    Index("ix_webhook_attempts_state", "state", "received_at"),
+)
+
+schedule_slots = Table(
+    # The last cron slot fired per (pipeline, schedule): a conditional UPDATE claims a slot, so two
+    # servers never fire the same slot and a slot missed while no server ran is fired once.
+    "schedule_slots",
+    metadata,
+    Column("pipeline", String(200), primary_key=True),
+    Column("schedule", String(300), primary_key=True),
+    Column("last_slot", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+)
