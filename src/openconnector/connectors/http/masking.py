@@ -61,7 +61,7 @@ class Redactor:
         u = httpx.URL(str(url))
         if u.password:
             u = u.copy_with(userinfo=f"{quote(u.username, safe='')}:{MASK}".encode())
-        if u.query:
+        if u.query and any(self.sensitive(k) for k in u.params):  # rebuilt only then: ?wsdl stays ?wsdl
             params = [(k, MASK if self.sensitive(k) else v) for k, v in u.params.multi_items()]
             u = u.copy_with(params=params)
         return self.text(str(u)).replace("%2A%2A%2A", MASK)

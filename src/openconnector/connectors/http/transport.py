@@ -10,7 +10,7 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from types import TracebackType
 from typing import Any
@@ -41,8 +41,9 @@ class HttpTransport:
     """An :class:`httpx.AsyncClient` configured from an :class:`HttpSourceBase`.
 
     :meth:`request` returns a response with a 2xx/3xx status (and, with ``raise_for_status=False``,
-    any status that is not retried), or raises :class:`ConnectorError` saying what was requested,
-    what happened and after how many attempts — with every secret masked.
+    any status that is not retried; and any error response ``final`` recognises), or raises
+    :class:`ConnectorError` saying what was requested, what happened and after how many attempts —
+    with every secret masked.
     """
 
     def __init__(self, source: HttpSourceBase, *, logger: logging.Logger | None = None) -> None:
@@ -114,7 +115,7 @@ class HttpTransport:
         text = self.redactor.url(url)
         base = self.redactor.url(self._base).rstrip("/") if self._base else ""
         if base and text.startswith(base) and text[len(base) : len(base) + 1] in ("/", "?", ""):
-            return text[len(base) :] or "/"
+            return text[len(base) :] or text  # the location itself (a SOAP or GraphQL endpoint) in full
         return text
 
     def same_origin(self, url: httpx.URL | str) -> bool:
@@ -138,8 +139,13 @@ class HttpTransport:
         where: str | None = None,
         raise_for_status: bool = True,
         idempotent: bool = True,
+        final: Callable[[httpx.Response], bool] | None = None,
     ) -> httpx.Response:
-        """Send one logical request, retrying transient failures; see the class docstring."""
+        """Send one logical request, retrying transient failures; see the class docstring.
+
+        ``final`` picks out error responses the protocol answers itself (a SOAP fault comes with
+        HTTP 500): they are returned at once, since asking again would only repeat the same answer.
+        """
         try:
             client = self.client
         except ConnectorError as exc:  # certificates or CA bundle that cannot be loaded
@@ -179,6 +185,8 @@ class HttpTransport:
                 return response
             body = self.redactor.text(snippet(response.content))
             self._log(request, attempt, started, where, status=status, body=body)
+            if final is not None and final(response):
+                return response
             retry = status in self.source.retry_on and (idempotent or status in _SAFE_TO_REPEAT)
             if retry and attempt < attempts:
                 await asyncio.sleep(self._delay(response, attempt))
@@ -208,9 +216,12 @@ class HttpTransport:
             verify = getattr(tls, "verify_message", None)
             reason = f"certificate verify failed: {verify}" if verify else str(tls)
             return self.redactor.text(f"TLS failed: {reason}")
-        if isinstance(exc, (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)) and not str(exc):
+        if isinstance(exc, (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)):
             hint = " (over TLS this is often a refused client certificate)" if url.scheme == "https" else ""
-            return f"{type(exc).__name__}: the server closed the connection{hint}"
+            if not str(exc):
+                return f"{type(exc).__name__}: the server closed the connection{hint}"
+            if hint:  # "Server disconnected without sending a response.": the same refusal, worded otherwise
+                return self.redactor.text(f"{type(exc).__name__}: {exc}{hint}")
         timeout, connect = self.source.timeout, self.source.connect_timeout or self.source.timeout
         explain: dict[type[BaseException], str] = {
             httpx.ConnectTimeout: f"no connection within {connect}s",
