@@ -9,6 +9,7 @@ an external system into batches of plain JSON-able dicts, and says whether the r
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import logging
 from abc import ABC, abstractmethod
@@ -108,6 +109,11 @@ class ReadContext:
     ``state`` — connector-private JSON state for this pipeline (e.g. fingerprints of files already
     processed). The engine loads it before the read and saves it after every committed batch, so an
     ``ack`` callback that updates it is persisted together with that batch's outcome.
+
+    Queues (connectors whose ``modes`` include ``"consume"``): with ``follow`` false (a ``run``) the
+    connector reads what is available when the read starts and returns; with ``follow`` true (the
+    ``consume`` trigger) it keeps yielding batches as messages arrive and returns at the next batch
+    boundary once ``stop`` is set.
     """
 
     pipeline: str
@@ -119,6 +125,8 @@ class ReadContext:
     state: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("openconnector.connector"))
+    follow: bool = False
+    stop: asyncio.Event | None = None
 
     def incomplete(self, reason: str) -> None:
         self.complete = False
