@@ -18,7 +18,6 @@ import textwrap
 from pathlib import Path
 
 import httpx
-
 from common import PY, ROOT, free_port, measure, report, wait_http
 
 SCHEMA = {
@@ -77,7 +76,9 @@ def main() -> None:
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([PY, "-m", "openconnector.demo", "--port", str(port), "--records", str(args.records)])
+    server = subprocess.Popen(
+        [PY, "-m", "openconnector.demo", "--port", str(port), "--records", str(args.records)]
+    )
     rows: list[dict[str, object]] = []
     try:
         wait_http(f"{url}/people?per_page=1", timeout=120)
@@ -94,25 +95,42 @@ def main() -> None:
                 c = run["counts"]
                 assert run["status"] == "ok", run
                 label = {"a": "(a) first load", "b": "(b) unchanged re-run", "c": "(c) 10% changed"}[scenario]
-                rows.append({
-                    "scenario": f"openconnector {label}", "records": c["read"], "seconds": run["duration_s"],
-                    "records_per_s": c["read"] / run["duration_s"], "peak_mb": m.peak_mb,
-                    "note": f"created {c['created']} updated {c['updated']} unchanged {c['unchanged']}",
-                })
+                rows.append(
+                    {
+                        "scenario": f"openconnector {label}",
+                        "records": c["read"],
+                        "seconds": run["duration_s"],
+                        "records_per_s": c["read"] / run["duration_s"],
+                        "peak_mb": m.peak_mb,
+                        "note": f"created {c['created']} updated {c['updated']} unchanged {c['unchanged']}",
+                    }
+                )
             if args.dlt_python:
                 if "c" in args.scenarios:
                     httpx.post(f"{url}/admin/revision", params={"n": 0}, timeout=60).raise_for_status()
                 for scenario in ("a", "c"):
                     if scenario == "c":
                         httpx.post(f"{url}/admin/revision", params={"n": 1}, timeout=60).raise_for_status()
-                    m = measure([args.dlt_python, str(ROOT / "bench" / "peers" / "dlt_rest.py"), url,
-                                 str(work / "dlt.db")], cwd=work)
+                    m = measure(
+                        [
+                            args.dlt_python,
+                            str(ROOT / "bench" / "peers" / "dlt_rest.py"),
+                            url,
+                            str(work / "dlt.db"),
+                        ],
+                        cwd=work,
+                    )
                     res = json.loads(m.stdout.strip().splitlines()[-1])
-                    rows.append({
-                        "scenario": f"dlt {'(a) first load' if scenario == 'a' else '(c) merge, 10% changed'}",
-                        "records": res["records"], "seconds": res["seconds"],
-                        "records_per_s": res["records"] / res["seconds"], "peak_mb": m.peak_mb,
-                    })
+                    label = "(a) first load" if scenario == "a" else "(c) merge, 10% changed"
+                    rows.append(
+                        {
+                            "scenario": f"dlt {label}",
+                            "records": res["records"],
+                            "seconds": res["seconds"],
+                            "records_per_s": res["records"] / res["seconds"],
+                            "peak_mb": m.peak_mb,
+                        }
+                    )
     finally:
         server.terminate()
         server.wait()

@@ -28,7 +28,9 @@ def measure(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> 
     """Run ``cmd`` and return its wall time and peak resident memory (its own, via wait4)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdout=out, stderr=err, text=True)
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdout=out, stderr=err, text=True
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -62,8 +64,10 @@ def wait_http(url: str, timeout: float = 30) -> None:
 def report(rows: list[dict[str, object]], path: Path | None = None) -> None:
     width = max(len(str(r["scenario"])) for r in rows)
     for r in rows:
-        print(f"{r['scenario']:<{width}}  {r['records']:>9} records  {r['seconds']:>7.2f} s  "
-              f"{r['records_per_s']:>9.0f} rec/s  peak {r['peak_mb']:>6.0f} MB  {r.get('note', '')}")
+        print(
+            f"{r['scenario']:<{width}}  {r['records']:>9} records  {r['seconds']:>7.2f} s  "
+            f"{r['records_per_s']:>9.0f} rec/s  peak {r['peak_mb']:>6.0f} MB  {r.get('note', '')}"
+        )
     if path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(rows, indent=2))

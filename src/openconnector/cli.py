@@ -215,7 +215,10 @@ def run(
 
 @app.command()
 def runs(
-    action: Annotated[str | None, typer.Argument(help="'show' to show one run.", show_default=False)] = None,
+    action: Annotated[
+        str | None,
+        typer.Argument(help="'show' one run; 'prune' to apply run-log retention.", show_default=False),
+    ] = None,
     run_id: Annotated[
         str | None, typer.Argument(help="Run id (or a unique prefix).", show_default=False)
     ] = None,
@@ -232,6 +235,11 @@ def runs(
     """List recent runs, or `runs show RUN_ID` for one run."""
     from openconnector.registers import NotFound, RunLog
 
+    if action == "prune":
+        from openconnector.cli_audit import runs_prune
+
+        runs_prune(pipeline, as_json)
+        return
     store = _store()
     runlog = RunLog(store.engine)
     if action is not None:
@@ -394,13 +402,13 @@ def mapping_test(
         _fail(f"mapping {name}: {exc}", as_json=as_json)
     errors: list[dict[str, Any]] = []
     valid: bool | None = None
+    if as_list and not isinstance(data, (list, dict)):
+        _fail(
+            "--list needs a JSON list (or an object holding one, as the original's listInput) as input",
+            as_json=as_json,
+        )
     try:
-        if as_list:
-            if not isinstance(data, list):
-                _fail("--list needs a JSON list as input", as_json=as_json)
-            output: Any = mapping.apply_list(data)
-        else:
-            output = mapping.apply(data)
+        output: Any = mapping.apply_list(data) if as_list else mapping.apply(data)
     except Exception as exc:
         output = None
         valid = False
@@ -409,7 +417,7 @@ def mapping_test(
         if schema not in project.schemas:
             _fail(f"unknown schema {schema!r}; known: {', '.join(sorted(project.schemas))}", as_json=as_json)
         compiled = CompiledSchema(project.schemas[schema])
-        items = output if as_list else [output]
+        items = output if as_list and isinstance(output, list) else [output]
         for i, item in enumerate(items):
             for e in compiled.errors(item):
                 path = e.path if not as_list else f"$[{i}]" + e.path[1:]
@@ -422,8 +430,8 @@ def mapping_test(
         console.print_json(jsonutil.dumps(output).decode())
         if valid is True:
             console.print(f"[green]✓ valid against {schema}[/green]")
-        for e in errors:
-            console.print(f"[red]✗ {e['path']}: {e['message']}[/red]", highlight=False)
+        for err in errors:
+            console.print(f"[red]✗ {err['path']}: {err['message']}[/red]", highlight=False)
     raise typer.Exit(0 if valid is not False else 1)
 
 
@@ -470,6 +478,21 @@ def demo(
 from openconnector.cli_import import import_app  # noqa: E402 - sub-app registered after the core commands
 
 app.add_typer(import_app, name="import")
+
+
+from openconnector.cli_service import register as _register_service  # noqa: E402
+
+_register_service(app)
+
+
+from openconnector.cli_audit import register as _register_audit  # noqa: E402
+
+_register_audit(app)
+
+
+from openconnector.cli_consume import register as _register_consume  # noqa: E402
+
+_register_consume(app)
 
 
 def main() -> None:

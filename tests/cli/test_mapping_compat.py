@@ -41,8 +41,16 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_reference_case_through_the_cli(project: Path, case: dict[str, Any]) -> None:
-    args = ["mapping", "test", case["name"], "--input", str(project / f"{case['name']}.json"),
-            "-c", str(project / "openconnector.yaml"), "--json"]
+    args = [
+        "mapping",
+        "test",
+        case["name"],
+        "--input",
+        str(project / f"{case['name']}.json"),
+        "-c",
+        str(project / "openconnector.yaml"),
+        "--json",
+    ]
     if (case.get("options") or {}).get("list"):
         args.append("--list")
     result = CliRunner().invoke(app, args)

@@ -28,7 +28,8 @@ SCHEMA = """{"type": "object", "required": ["name", "email"],
 
 def project(tmp_path: Path, url: str, read: str = "", pipeline: str = "") -> Any:
     (tmp_path / "person.json").write_text(SCHEMA)
-    (tmp_path / "openconnector.yaml").write_text(textwrap.dedent(f"""
+    (tmp_path / "openconnector.yaml").write_text(
+        textwrap.dedent(f"""
         registers:
           crm: {{schemas: {{person: person.json}}}}
         sources:
@@ -55,7 +56,8 @@ def project(tmp_path: Path, url: str, read: str = "", pipeline: str = "") -> Any
             mapping: person
             target: crm/person
         {textwrap.indent(textwrap.dedent(pipeline), "    ")}
-        """))
+        """)
+    )
     return load_project(tmp_path / "openconnector.yaml")
 
 
@@ -70,8 +72,9 @@ def demo() -> Iterator[DemoServer]:
         yield server
 
 
-def test_demo_source_lands_every_record_then_nothing_changes(tmp_path: Path, store: Store,
-                                                             demo: DemoServer) -> None:
+def test_demo_source_lands_every_record_then_nothing_changes(
+    tmp_path: Path, store: Store, demo: DemoServer
+) -> None:
     p = project(tmp_path, demo.base_url, pipeline="on_missing: delete\n")
     first = run(p, store)
     assert first.status == "ok", first.errors
@@ -88,8 +91,16 @@ class Flaky:
     """A source whose page 3 fails (or answers garbage) after a first good run."""
 
     def __init__(self, records: int = 200) -> None:
-        self.people = [{"id": i, "first_name": f"F{i}", "last_name": "L", "email": f"p{i}@example.org",
-                        "address": {"city": "Utrecht"}} for i in range(records)]
+        self.people = [
+            {
+                "id": i,
+                "first_name": f"F{i}",
+                "last_name": "L",
+                "email": f"p{i}@example.org",
+                "address": {"city": "Utrecht"},
+            }
+            for i in range(records)
+        ]
         self.mode = "ok"
         self.server = HttpTestServer()
         self.server.route("/people")(self.page)
@@ -115,8 +126,9 @@ def flaky() -> Iterator[Flaky]:
 
 
 @pytest.mark.parametrize("mode", ["500", "html", "truncated", "no-records-path"])
-def test_bad_page_makes_run_partial_and_deletes_nothing(tmp_path: Path, store: Store, flaky: Flaky,
-                                                        mode: str) -> None:
+def test_bad_page_makes_run_partial_and_deletes_nothing(
+    tmp_path: Path, store: Store, flaky: Flaky, mode: str
+) -> None:
     p = project(tmp_path, flaky.server.base_url, pipeline="on_missing: delete\n")
     assert run(p, store).counts["created"] == 200
     flaky.mode = mode
@@ -134,8 +146,9 @@ def test_max_pages_is_partial(tmp_path: Path, store: Store, flaky: Flaky) -> Non
     assert r.status == "partial" and r.counts["created"] == 100 and r.warnings
 
 
-def test_records_without_id_and_invalid_records_are_quarantined(tmp_path: Path, store: Store,
-                                                                flaky: Flaky) -> None:
+def test_records_without_id_and_invalid_records_are_quarantined(
+    tmp_path: Path, store: Store, flaky: Flaky
+) -> None:
     del flaky.people[5]["id"]
     flaky.people[7]["email"] = "not an email"
     r = run(project(tmp_path, flaky.server.base_url), store)
