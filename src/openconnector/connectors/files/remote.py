@@ -12,11 +12,12 @@ import asyncio
 import contextlib
 import logging
 from abc import abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-from openconnector.connectors.base import ConnectorError
-from openconnector.connectors.files.config import RemoteSourceBase
+from openconnector.connectors.base import Batch, Connector, ConnectorError, ReadBase, ReadContext, SourceBase
+from openconnector.connectors.files.config import FileRead, RemoteSourceBase
+from openconnector.connectors.files.drop import FileDrop
 from openconnector.connectors.files.fs import DirEntry, FileInfo, FileSystem, OpenedFile, resolve
 
 T = TypeVar("T")
@@ -284,3 +285,29 @@ def split_location(location: str, schemes: dict[str, int]) -> tuple[str, str, in
     else:
         base = path
     return parts.scheme, parts.hostname, port, base
+
+
+class RemoteDropConnector(Connector):
+    """A drop folder on a server: the protocol only supplies its file system (FTP, SFTP)."""
+
+    Read = FileRead
+
+    def __init__(self, name: str, source: SourceBase) -> None:
+        super().__init__(name, source)
+        self.fs = self.filesystem(source)
+
+    @abstractmethod
+    def filesystem(self, source: SourceBase) -> RemoteFileSystem:
+        """The protocol's file system for ``source``."""
+
+    async def read(self, read: ReadBase, ctx: ReadContext) -> AsyncIterator[Batch]:
+        if not isinstance(read, FileRead):
+            raise ConnectorError(f"{self.type} sources need a files read block (read.path)")
+        async for batch in FileDrop(self.fs, read, ctx).batches():
+            yield batch
+
+    async def check(self) -> None:
+        await self.fs.listdir("")
+
+    async def aclose(self) -> None:
+        await self.fs.aclose()

@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from openconnector.connectors import register
-from openconnector.connectors.base import Batch, Connector, ConnectorError, ReadBase, ReadContext, SourceBase
-from openconnector.connectors.files.config import FileRead
-from openconnector.connectors.files.drop import FileDrop
+from openconnector.connectors.base import SourceBase
+from openconnector.connectors.files.remote import RemoteDropConnector
 from openconnector.connectors.ftp.client import FtpFileSystem
 from openconnector.connectors.ftp.config import FtpSource
 
 
 @register
-class FtpConnector(Connector):
+class FtpConnector(RemoteDropConnector):
     type = "ftp"
     Source = FtpSource
-    Read = FileRead
 
-    def __init__(self, name: str, source: SourceBase) -> None:
-        super().__init__(name, source)
+    def filesystem(self, source: SourceBase) -> FtpFileSystem:
         assert isinstance(source, FtpSource)
-        self.fs = FtpFileSystem(source)
-
-    async def read(self, read: ReadBase, ctx: ReadContext) -> AsyncIterator[Batch]:
-        if not isinstance(read, FileRead):
-            raise ConnectorError("ftp sources need a files read block (read.path)")
-        async for batch in FileDrop(self.fs, read, ctx).batches():
-            yield batch
-
-    async def check(self) -> None:
-        await self.fs.listdir("")
-
-    async def aclose(self) -> None:
-        await self.fs.aclose()
+        return FtpFileSystem(source)
