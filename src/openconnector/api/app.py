@@ -13,6 +13,7 @@ from openconnector.api import errors
 from openconnector.api.limits import BodyLimit
 from openconnector.api.responses import OrjsonResponse
 from openconnector.api.routes import (
+    audit,
     config,
     hooks,
     mappings,
@@ -53,7 +54,7 @@ def create_app(service: Service) -> FastAPI:
     app.state.service = service
     errors.install(app)
     app.add_middleware(BodyLimit, limit=lambda: service.max_body_bytes)
-    for module in (ops, registers, objects, sources, mappings, pipelines, runs, config, hooks):
+    for module in (ops, registers, objects, sources, mappings, pipelines, runs, config, hooks, audit):
         app.include_router(module.router)
     app.include_router(pipelines.runs_router)
     return app
