@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
 from openconnector.api.deps import Operator, ServiceDep, Viewer
-from openconnector.api.errors import not_found
-from openconnector.api.models import API_ERRORS, MAX_OFFSET
+from openconnector.api.errors import ApiError, not_found
+from openconnector.api.models import API_ERRORS, MAX_OFFSET, ErrorBody
 from openconnector.api.responses import OrjsonResponse
 from openconnector.audit import AuditTrail
 from openconnector.pipelines.replay import areplay_quarantine, areplay_run
@@ -25,7 +26,12 @@ async def verify(service: ServiceDep, _: Viewer) -> OrjsonResponse:
     return OrjsonResponse(result.as_dict(), status_code=200)
 
 
-@router.get("/api/audit/{object_id}", summary="An object's audit entries, newest first")
+@router.get(
+    "/api/audit/{object_id}",
+    summary="An object's audit entries, newest first",
+    description="`since`/`until`: ISO-8601 date-times (a time zone is assumed UTC when absent).",
+    responses={422: {"model": ErrorBody}},
+)
 def history(
     object_id: str,
     service: ServiceDep,
@@ -33,8 +39,8 @@ def history(
     run_id: str | None = None,
     pipeline: str | None = None,
     actor: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
     limit: Annotated[int, Query(alias="_limit", ge=1, le=10_000)] = 100,
 ) -> OrjsonResponse:
     trail = AuditTrail.for_engine(service.store.engine)
@@ -45,13 +51,11 @@ def history(
             run_id=run_id,
             pipeline=pipeline,
             actor=actor,
-            since=since,
-            until=until,
+            since=since.isoformat() if since else None,
+            until=until.isoformat() if until else None,
             limit=limit,
         )
     except ValueError as exc:
-        from openconnector.api.errors import ApiError
-
         raise ApiError(422, "invalid_request", str(exc)) from exc
     return OrjsonResponse({"results": entries, "total": len(entries), "limit": limit, "offset": 0})
 
@@ -61,7 +65,7 @@ def quarantine(
     service: ServiceDep,
     _: Viewer,
     pipeline: str | None = None,
-    status: str = "open",
+    status: Literal["open", "resolved"] = "open",
     limit: Annotated[int, Query(alias="_limit", ge=0, le=1000)] = 100,
     offset: Annotated[int, Query(alias="_offset", ge=0, le=MAX_OFFSET)] = 0,
 ) -> OrjsonResponse:
