@@ -33,3 +33,14 @@ async def test_write_publishes_json_with_key_and_headers(rabbit: Rabbit, queue: 
     assert [m.message_id for m in got] == ["1", "2"]
     assert all(m.content_type == "application/json" and m.delivery_mode == 2 for m in got)
     assert got[0].headers["origin"] == "openconnector"
+
+
+async def test_write_keeps_record_order_on_a_fresh_connection(rabbit: Rabbit, queue: str) -> None:
+    """The first write opens the publishing channel while every publish waits for it; they must all
+    share that one channel, or the queue holds the records out of order."""
+    cls = get_connector("rabbitmq")
+    records = [{"id": i} for i in range(300)]
+    async with cls("mq", cls.Source.model_validate(rabbit_source())) as conn:
+        await conn.write({"routing_key": queue}, records)
+    got = await rabbit.get_all(queue)
+    assert [orjson.loads(m.body)["id"] for m in got] == list(range(300))

@@ -43,6 +43,9 @@ class Session:
         self.connection: aio_pika.abc.AbstractConnection | None = None
         self.raw: aiormq.abc.AbstractChannel | None = None
         self._publish: aio_pika.abc.AbstractChannel | None = None
+        # Concurrent publishers must share one channel: two channels would let the broker
+        # interleave their messages and a queue would no longer hold records in write order.
+        self._publish_lock = asyncio.Lock()
         self.buffer: deque[DeliveredMessage] = deque()
         self.arrived = asyncio.Event()
         self._wake_at = 1
@@ -264,9 +267,12 @@ class Session:
     async def publisher(self) -> aio_pika.abc.AbstractChannel:
         self.check()
         assert self.connection is not None
-        if self._publish is None or self._publish.is_closed:
-            self._publish = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
-        return self._publish
+        async with self._publish_lock:
+            if self._publish is None or self._publish.is_closed:
+                self._publish = await self.connection.channel(
+                    publisher_confirms=True, on_return_raises=True
+                )
+            return self._publish
 
     async def publish(self, exchange: str, routing_key: str, message: aio_pika.Message) -> None:
         """Publish and wait for the broker's confirm; unroutable (``mandatory``) raises."""
