@@ -138,6 +138,53 @@ async def test_casts(files: FilesConnector, drop: Path) -> None:
     ]
 
 
+async def test_csv_splits_lines_only_at_line_ends(files: FilesConnector, drop: Path) -> None:
+    # str.splitlines would also split at these; inside a field they are data
+    odd = "a\x0bb\x0cc\x1cd\x1de\x1ef\x85g\u2028h\u2029i"
+    (drop / "a.csv").write_text(f'id,note\r1,{odd}\r2,"x\ry"\r\n3,z\n', newline="")
+    out, _ = await drain(files, make_read(files, path="a.csv"))
+    assert out.records == [{"id": "1", "note": odd}, {"id": "2", "note": "x\ry"}, {"id": "3", "note": "z"}]
+    assert [m["line"] for m in out.meta] == [2, 3, 5]
+
+
+async def test_csv_rows_spanning_read_chunks(
+    files: FilesConnector, drop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows, quoted line breaks and a bad row's raw text across many small reads (and \r\n split
+    between two of them): the same records, lines and raw text as in one piece."""
+    monkeypatch.setattr("openconnector.connectors.files.decode.CHUNK", 7)
+    long = "\r\n".join(f"part {i}" for i in range(12))
+    rows = [f'{i},"{long}",{i}' if i % 3 == 0 else f"{i},name {i},{i}" for i in range(1, 31)]
+    rows[9] = '10,"x\r\nxx\r\nxxx"y,10'  # unreadable after two line breaks
+    rows[19] = "20,short"  # too few fields
+    (drop / "a.csv").write_bytes(("id,name,n\r\n" + "\r\n".join(rows) + "\r\n").encode())
+    out, ctx = await drain(files, make_read(files, path="a.csv", types={"n": "int"}, batch_size=4))
+    assert ctx.complete
+    assert out.ids() == [str(i) for i in range(1, 31) if i not in (10, 20)]
+    assert out.records[2] == {"id": "3", "name": long, "n": 3}
+    first_line = {i: 2 + sum(r.count("\n") + 1 for r in rows[: i - 1]) for i in range(1, 31)}
+    assert [m["line"] for m in out.meta] == [first_line[i] for i in range(1, 31) if i not in (10, 20)]
+    by_where = {e.where: e.raw for e in out.errors}
+    assert by_where == {f"a.csv line {first_line[10]}": rows[9], f"a.csv line {first_line[20]}": "20,short"}
+
+
+async def test_casts_by_column_and_row_by_row(files: FilesConnector, drop: Path) -> None:
+    """A batch converts column-wise; one with a blank or a bad cell falls back to row by row with
+    the same results, quarantining only the bad row (raw, unconverted)."""
+    body = "".join(f"{i},{i}.5,{i}, {i} \n" for i in range(1, 7))
+    body += "7,,7,x\n8,8,8,8\n9,9,no,9\n"
+    (drop / "a.csv").write_text("id,f,n,i\n" + body)
+    read = make_read(files, path="a.csv", types={"f": "float", "n": "number", "i": "int"}, batch_size=3)
+    out, _ = await drain(files, read)
+    assert out.records[:2] == [{"id": "1", "f": 1.5, "n": 1, "i": 1}, {"id": "2", "f": 2.5, "n": 2, "i": 2}]
+    assert out.ids() == ["1", "2", "3", "4", "5", "6", "8"]
+    assert out.records[-1] == {"id": "8", "f": 8.0, "n": 8, "i": 8}
+    assert [(e.where, e.raw) for e in out.errors] == [
+        ("a.csv line 8", {"id": "7", "f": "", "n": "7", "i": "x"}),
+        ("a.csv line 10", {"id": "9", "f": "9", "n": "no", "i": "9"}),
+    ]
+
+
 # -- JSON / NDJSON --------------------------------------------------------------------------------
 
 

@@ -24,7 +24,7 @@ from openconnector.connectors.base import Batch, ConnectorError, ReadContext, Re
 from openconnector.connectors.files.config import FileRead
 from openconnector.connectors.files.decode import CHUNK, FileFailure, HashingReader, Readable
 from openconnector.connectors.files.formats import PARSERS, Parser, format_of, where_of
-from openconnector.connectors.files.formats.casts import CastError, compile_casts
+from openconnector.connectors.files.formats.casts import CastError, compile_casts, compile_chunk_casts
 from openconnector.connectors.files.fs import FileInfo, FileSystem, OpenedFile, join
 from openconnector.connectors.files.select import remembered, select
 
@@ -102,38 +102,67 @@ class _Producer:
         hashing = HashingReader(reader) if self._digest else None
         size = self._read.batch_size
         cast = compile_casts(self._read.types)
+        cast_chunk = compile_chunk_casts(self._read.types)
         chunk = _Chunk()
         records, metas, errors = chunk.records, chunk.meta, chunk.errors
+        append_record, append_meta = records.append, metas.append
+        n = 0
         try:
             for item in self._parser(hashing or reader, self._read, self._path):
-                if isinstance(item, RecordError):
-                    errors.append(item)
+                if type(item) is tuple:
+                    append_record(item[0])
+                    append_meta(item[1])
                 else:
-                    record, meta = item
+                    assert isinstance(item, RecordError)
+                    errors.append(item)
+                n += 1
+                if n >= size:
                     if cast is not None:
-                        try:
-                            cast(record)
-                        except CastError as exc:
-                            errors.append(RecordError(raw=record, error=str(exc), where=where_of(meta)))
-                            continue
-                    records.append(record)
-                    metas.append(meta)
-                if len(records) + len(errors) >= size:
+                        _cast(chunk, cast, cast_chunk)
                     if not self._put(chunk):
                         return
                     chunk = _Chunk()
                     records, metas, errors = chunk.records, chunk.meta, chunk.errors
+                    append_record, append_meta = records.append, metas.append
+                    n = 0
+            if cast is not None:
+                _cast(chunk, cast, cast_chunk)
             if (records or errors) and not self._put(chunk):
                 return
             self._put(_End(digest=hashing.hexdigest() if hashing else None))
         except _Stopped:
             return
         except FileFailure as exc:
-            if (records or errors) and not self._put(chunk):
+            if cast is not None:
+                _cast(chunk, cast, cast_chunk)
+            if (chunk.records or chunk.errors) and not self._put(chunk):
                 return
             self._put(_End(failure=str(exc)))
         except BaseException as exc:  # handed to the event loop, raised there
             self._put(_End(error=exc))
+
+
+def _cast(
+    chunk: _Chunk,
+    cast: Callable[[dict[str, Any]], None],
+    cast_chunk: Callable[[list[dict[str, Any]]], bool] | None,
+) -> None:
+    """``read.types`` over a chunk: column-wise when every row converts, else row by row, the rows
+    that do not convert becoming errors (with their raw values: a failing row is left unchanged)."""
+    if not chunk.records or (cast_chunk is not None and cast_chunk(chunk.records)):
+        return
+    records: list[dict[str, Any]] = []
+    metas: list[dict[str, Any]] = []
+    for record, meta in zip(chunk.records, chunk.meta, strict=True):
+        try:
+            cast(record)
+        except CastError as exc:
+            chunk.errors.append(RecordError(raw=record, error=str(exc), where=where_of(meta)))
+            continue
+        records.append(record)
+        metas.append(meta)
+    chunk.records[:] = records
+    chunk.meta[:] = metas
 
 
 def _hash_all(reader: Readable) -> str:

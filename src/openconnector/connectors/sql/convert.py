@@ -143,28 +143,45 @@ def mysql_time(value: Any) -> Any:
     return clock(value) if isinstance(value, dt.timedelta) else value
 
 
-def mysql_date(kind: str) -> Convert:
+class mysql_date:  # lower case: used like the converter functions around it
     """MySQL DATE/DATETIME/TIMESTAMP: pymysql gives the raw text for a zero or invalid date."""
 
-    def convert(value: Any) -> Any:
+    __slots__ = ("kind",)
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def __call__(self, value: Any) -> Any:
         if isinstance(value, str):
-            raise Unconvertible(f"{value!r} is not a valid {kind}")
+            raise Unconvertible(f"{value!r} is not a valid {self.kind}")
         return value if value is None else value.isoformat()
 
-    return convert
+    def column(self, values: Sequence[Any]) -> list[Any]:
+        """A whole column: one C-level ``map(isoformat)`` when it holds only dates (and nulls)."""
+        kinds = set(map(type, values))
+        has_none = _NONE in kinds
+        kinds.discard(_NONE)
+        if len(kinds) == 1:
+            kind = kinds.pop()
+            if kind is dt.datetime or kind is dt.date:
+                iso = kind.isoformat
+                if not has_none:
+                    return list(map(iso, values))
+                return [None if v is None else iso(v) for v in values]
+        return [self(v) for v in values]
 
 
 _NONE: Final = type(None)
 _PLAIN: Final = frozenset({str, int, bool, _NONE})
 
 
-def _finite_floats(values: list[float]) -> list[float]:
+def _finite_floats(values: Sequence[float]) -> Sequence[float]:
     if all(map(math.isfinite, values)):
         return values
     raise Unconvertible("not finite")
 
 
-def _decimal_strings(values: list[decimal.Decimal]) -> list[str]:
+def _decimal_strings(values: Sequence[decimal.Decimal]) -> list[str]:
     if all(map(decimal.Decimal.is_finite, values)):
         return list(map(format, values, itertools.repeat("f")))
     raise Unconvertible("not finite")
@@ -231,14 +248,20 @@ class Converter:
         if not rows:
             return []
         columns = list(zip(*rows, strict=True))
+        if len(columns) != len(names):
+            raise ValueError(f"{len(names)} column names for rows of {len(columns)} values")
         try:
-            converted = [self._column(list(col), sp) for col, sp in zip(columns, special, strict=True)]
+            converted = [self._column(col, sp) for col, sp in zip(columns, special, strict=True)]
         except Unconvertible:
             return None
-        return [dict(zip(names, values, strict=True)) for values in zip(*converted, strict=True)]
+        # each tuple holds len(names) values; map(zip, ...) skips the per-row keyword-argument call
+        return list(map(dict, map(zip, itertools.repeat(names), zip(*converted, strict=True))))
 
-    def _column(self, values: list[Any], special: Convert | None) -> list[Any]:
+    def _column(self, values: Sequence[Any], special: Convert | None) -> Sequence[Any]:
         if special is not None:
+            column = getattr(special, "column", None)
+            if column is not None:
+                return column(values)
             return [special(v) for v in values]
         kinds = set(map(type, values))
         has_none = _NONE in kinds
@@ -254,7 +277,7 @@ class Converter:
         converted = iter(bulk([v for v in values if v is not None]))
         return [None if v is None else next(converted) for v in values]
 
-    def _bulk(self, kind: type) -> Callable[[list[Any]], list[Any]]:
+    def _bulk(self, kind: type) -> Callable[[Sequence[Any]], Sequence[Any]]:
         if kind is float:
             return _finite_floats
         if kind is decimal.Decimal and self._table[decimal.Decimal] is decimal_string:

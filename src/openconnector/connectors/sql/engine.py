@@ -97,4 +97,8 @@ def create_engine(source: SqlSource, app_name: str) -> sa.Engine:
         from openconnector.connectors.sql import pgtypes
 
         sa.event.listen(engine, "connect", lambda dbapi_conn, _record: pgtypes.install(dbapi_conn))
+    elif source.type == "mysql":
+        from openconnector.connectors.sql import mytypes
+
+        sa.event.listen(engine, "connect", lambda dbapi_conn, _record: mytypes.install(dbapi_conn))
     return engine
