@@ -7,8 +7,6 @@ engine keeps them and marks the run partial.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -17,6 +15,7 @@ from typing import Any
 from openconnector.connectors import register
 from openconnector.connectors.base import Batch, Connector, ConnectorError, ReadBase, ReadContext
 from openconnector.connectors.http import HttpTransport, decode_body
+from openconnector.connectors.http.pages import read_pages
 from openconnector.connectors.rest.options import RestRead, RestSource
 from openconnector.connectors.rest.paging import Page, PageRequest, make_pager
 from openconnector.connectors.rest.records import extract_records
@@ -106,38 +105,14 @@ class RestConnector(Connector):
             follow=self._follow,
             display=self.transport.display,
         )
-        task: asyncio.Task[Page] | None = asyncio.create_task(self._fetch(read, pager.first()))
-        try:
-            while task is not None:
-                page = await task
-                task = None
-                stop: ConnectorError | None = None
-                try:
-                    request = pager.next(page, ctx)
-                except ConnectorError as exc:  # a bad next page: this page's records still count
-                    request, stop = None, exc
-                if request is not None:
-                    if read.max_pages is not None and page.request.number >= read.max_pages:
-                        ctx.incomplete(f"max_pages ({read.max_pages}) reached; more pages exist")
-                    else:
-                        task = asyncio.create_task(self._fetch(read, request))
-                size = read.batch_size
-                where = page.request.where
-                if not page.records and not page.errors:
-                    pass
-                elif len(page.records) <= size:
-                    yield Batch(records=page.records, errors=page.errors, where=where)
-                else:
-                    for i in range(0, len(page.records), size):
-                        errors = page.errors if i == 0 else []
-                        yield Batch(records=page.records[i : i + size], errors=errors, where=where)
-                if stop is not None:
-                    raise stop
-        finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        async for batch in read_pages(
+            pager,
+            lambda request: self._fetch(read, request),
+            ctx,
+            batch_size=read.batch_size,
+            max_pages=read.max_pages,
+        ):
+            yield batch
 
 
 __all__ = ["RestConnector", "cursor_with_lookback"]
