@@ -144,8 +144,10 @@ def _print_run(run: dict[str, Any]) -> None:
 def execute_run(
     project: Any, store: Any, pipeline: str, *, dry_run: bool, full: bool, trigger: str, show_progress: bool
 ) -> dict[str, Any]:
+    from openconnector.gctuning import tune_for_throughput
     from openconnector.pipelines import run_pipeline
 
+    tune_for_throughput()
     if not show_progress:
         return asyncio.run(
             run_pipeline(project, store, pipeline, trigger=trigger, dry_run=dry_run, full=full)

@@ -103,6 +103,9 @@ def consume(
             loop.add_signal_handler(sig, stop.set)
         await consume_all(project, store, names, stop, consumers=consumers)
 
+    from openconnector.gctuning import tune_for_throughput
+
+    tune_for_throughput()
     try:
         asyncio.run(main())
     finally:

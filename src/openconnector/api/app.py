@@ -25,6 +25,7 @@ from openconnector.api.routes import (
     sources,
 )
 from openconnector.api.service import Service
+from openconnector.gctuning import tune_for_throughput
 
 DESCRIPTION = """The OpenConnector HTTP API.
 
@@ -39,6 +40,7 @@ def create_app(service: Service) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await service.start()
+        tune_for_throughput()
         try:
             yield
         finally:
