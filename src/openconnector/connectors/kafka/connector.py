@@ -274,7 +274,10 @@ class KafkaConnector(QueueConnector):
             for m in msgs:
                 meta: dict[str, Any] = {"topic": topic, "partition": partition, "offset": m.offset}
                 if m.key is not None:
-                    meta["key"] = raw_body(m.key)
+                    try:
+                        meta["key"] = m.key.decode()
+                    except UnicodeDecodeError:
+                        meta["key"] = raw_body(m.key)
                 if m.timestamp is not None and m.timestamp >= 0:
                     if m.timestamp != stamp:  # a producer batch shares one timestamp: format it once
                         stamp, stamp_iso = (

@@ -77,12 +77,24 @@ def raw_body(body: bytes, encoding: str = "utf-8") -> Any:
         return {"base64": base64.b64encode(body).decode("ascii")}
 
 
+def _by_content_type(content_type: str) -> str | None:
+    ct = content_type.lower()
+    for fmt in ("json", "xml", "csv"):
+        if fmt in ct:
+            return fmt
+    return None
+
+
 def _sniff(content_type: str | None, body: bytes) -> str:
     if content_type:
-        ct = content_type.lower()
-        for fmt in ("json", "xml", "csv"):
-            if fmt in ct:
-                return fmt
+        fmt = _by_content_type(content_type)
+        if fmt is not None:
+            return fmt
+    first = body[:1]  # nearly always the first byte decides, without copying the head
+    if first in (b"{", b"["):
+        return "json"
+    if first == b"<":
+        return "xml"
     head = body[:64].lstrip()
     if head[:1] in (b"{", b"["):
         return "json"
@@ -106,9 +118,21 @@ class Decoder:
         self.path = split_path(read.records) if read.records else None
         self.csv = read.csv
         self.xml_lists = frozenset(read.xml_lists)
+        self._by_type: dict[str, str] = {}  # content type → format ("": sniff the body)
 
     def __call__(self, body: bytes, content_type: str | None = None) -> list[Any]:
-        fmt = self.format if self.format != "auto" else _sniff(content_type, body)
+        fmt: str = self.format
+        if fmt == "auto":
+            fmt = ""
+            if content_type:
+                known = self._by_type.get(content_type)
+                if known is None:
+                    known = _by_content_type(content_type) or ""
+                    if len(self._by_type) < 64:  # a handful of content types per queue, in practice
+                        self._by_type[content_type] = known
+                fmt = known
+            if not fmt:
+                fmt = _sniff(None, body)
         if fmt == "json":
             try:
                 doc = orjson.loads(body if self.utf8 else self._text(body))
