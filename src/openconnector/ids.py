@@ -28,5 +28,5 @@ def uuid7() -> str:
     else:
         _seq = _rand.getrandbits(11)
     _last_ms = ms
-    h = f"{(ms << 80) | (0x7 << 76) | (_seq << 64) | (0b10 << 62) | _rand.getrandbits(62):032x}"
+    h = (((ms << 16) | 0x7000 | _seq) << 64 | (0b10 << 62) | _rand.getrandbits(62)).to_bytes(16).hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

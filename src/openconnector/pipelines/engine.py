@@ -28,6 +28,7 @@ from openconnector.pipelines.process import (
     BatchOutcome,
     IdResolver,
     RunPlan,
+    batch_origins,
     cursor_max,
     identity,
     process_batch,
@@ -295,14 +296,10 @@ class PipelineRun:
                 self.runlog.save_state(self.pipeline, last_read=r.counts["read"])
 
     def _process(self, plan: RunPlan, writer: BatchWriter, batch: Batch, ctx: ReadContext) -> BatchOutcome:
-        origins = []
-        for i, rec in enumerate(batch.records):
-            if isinstance(rec, dict):
-                o = plan.origin_id(rec, batch.meta[i] if batch.meta is not None else None)
-                if o is not None:
-                    origins.append(o)
-        contracts = writer.load_contracts(origins) if origins else {}
-        outcome = process_batch(plan, batch, contracts, set())
+        origins = batch_origins(plan, batch)
+        known = [o for o in origins if o is not None]
+        contracts = writer.load_contracts(known) if known else {}
+        outcome = process_batch(plan, batch, contracts, set(), origins)
         outcome.write.connector_state = dict(ctx.state) if ctx.state else None
         for hook in self.on_batch:
             hook(batch, outcome)

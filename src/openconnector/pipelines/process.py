@@ -108,10 +108,24 @@ def cursor_max(current: Any, value: Any) -> Any:
         return value if str(value) > str(current) else current
 
 
+def batch_origins(plan: RunPlan, batch: Batch) -> list[str | None]:
+    """Each record's origin id, in record order (None for a record that has none or is no object)."""
+    origin_of, metas = plan.origin_id, batch.meta
+    return [
+        origin_of(rec, metas[i] if metas is not None else None) if isinstance(rec, dict) else None
+        for i, rec in enumerate(batch.records)
+    ]
+
+
 def process_batch(
-    plan: RunPlan, batch: Batch, contracts: dict[str, ContractRow], seen: set[str]
+    plan: RunPlan,
+    batch: Batch,
+    contracts: dict[str, ContractRow],
+    seen: set[str],
+    origins: list[str | None] | None = None,
 ) -> BatchOutcome:
-    """Classify every record of ``batch``. ``seen`` holds origin ids already handled in this batch."""
+    """Classify every record of ``batch``. ``seen`` holds origin ids already handled in this batch;
+    ``origins`` are the records' ids when the caller already has them (:func:`batch_origins`)."""
     w = BatchWrite()
     counts = dict.fromkeys(
         ("read", "created", "updated", "unchanged", "filtered", "quarantined", "failed"), 0
@@ -174,7 +188,7 @@ def process_batch(
                 [{"path": "$", "message": f"record is not an object but {type(record).__name__}"}],
             )
             continue
-        origin = origin_of(record, meta)
+        origin = origins[i] if origins is not None else origin_of(record, meta)
         if origin is None:
             quarantine(
                 None,
