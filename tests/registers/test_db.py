@@ -9,7 +9,7 @@ from sqlalchemy import text
 from openconnector.registers.db import make_engine
 
 
-def test_a_new_sqlite_store_uses_wal_16k_pages_and_a_bounded_cache(tmp_path: Path) -> None:
+def test_a_new_sqlite_store_uses_wal_16k_pages_and_bounded_cache_and_wal(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
     try:
         with engine.begin() as conn:
@@ -17,6 +17,7 @@ def test_a_new_sqlite_store_uses_wal_16k_pages_and_a_bounded_cache(tmp_path: Pat
             assert conn.execute(text("PRAGMA page_size")).scalar() == 16384
             assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
             assert conn.execute(text("PRAGMA cache_size")).scalar() == -8192  # KiB, per connection
+            assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 2048  # 32 MiB
     finally:
         engine.dispose()
 
@@ -33,6 +34,7 @@ def test_an_existing_database_keeps_its_page_size(tmp_path: Path) -> None:
     try:
         with engine.connect() as conn:
             assert conn.execute(text("PRAGMA page_size")).scalar() == 4096
+            assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 8192  # the same 32 MiB
             assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 0
     finally:
         engine.dispose()

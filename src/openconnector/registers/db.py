@@ -31,11 +31,16 @@ def database_url(url: str | None = None, base_dir: Path | None = None) -> str:
     return f"sqlite:///{folder / DEFAULT_FILE}"
 
 
+def _page_size(cur: Any) -> int:
+    cur.execute("PRAGMA page_size")
+    return int(cur.fetchone()[0])
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     # 16 KB pages for a new database (an existing one keeps its size): a bulk load of objects,
-    # contracts and audit entries splits fewer pages and makes fewer write calls — 3-10% faster
-    # first loads measured on 200,000 and 1,000,000 rows, at the same cache size in bytes.
+    # contracts and audit entries splits fewer pages and makes fewer write calls — ~5% faster
+    # 1,000,000-row first loads, at the same cache size in bytes and the same WAL bound.
     cur.execute("PRAGMA page_size=16384")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
@@ -43,7 +48,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA cache_size=-8192")
     cur.execute("PRAGMA temp_store=MEMORY")
-    cur.execute("PRAGMA wal_autocheckpoint=8000")
+    # In pages: the WAL is checkpointed at 32 MiB whatever the page size (2,048 x 16 KiB).
+    cur.execute(f"PRAGMA wal_autocheckpoint={32 * 1024 * 1024 // _page_size(cur)}")
     cur.close()
 
 
