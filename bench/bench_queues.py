@@ -35,6 +35,7 @@ from typing import Any
 
 import orjson
 import yaml
+from bench_rest import SCHEMA as REST_SCHEMA
 from common import PY, ROOT, free_port, measure, report
 
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -44,19 +45,11 @@ FIRST = ("Anna", "Bram", "Carla", "Daan", "Eva", "Finn", "Greta", "Hugo", "Iris"
 LAST = ("de Vries", "Jansen", "van den Berg", "Bakker", "Visser", "Smit", "Meijer", "de Boer")
 TAGS = ("customer", "newsletter", "vip", "supplier", "volunteer", "member")
 
+# bench_rest.py's person schema, plus the message's own integer id
 SCHEMA = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "type": "object",
-    "required": ["id", "name", "email", "city"],
-    "properties": {
-        "id": {"type": "integer"},
-        "name": {"type": "string", "minLength": 1},
-        "email": {"type": "string"},
-        "city": {"type": "string"},
-        "postcode": {"type": "string"},
-        "tags": {"type": "array", "items": {"type": "string"}},
-        "active": {"type": "boolean"},
-    },
+    **REST_SCHEMA,
+    "required": ["id", *REST_SCHEMA["required"]],
+    "properties": {"id": {"type": "integer"}, **REST_SCHEMA["properties"]},
 }
 
 MAPPING = {
