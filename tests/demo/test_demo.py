@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tracemalloc
 from collections.abc import Iterator
 
 import httpx
@@ -59,6 +60,19 @@ def test_records_are_deterministic_and_about_230_bytes() -> None:
     assert 200 <= sum(sizes) / len(sizes) <= 280
     emails = {orjson.loads(a.record_bytes(i))["email"] for i in range(5_000)}
     assert len(emails) == 5_000
+
+
+def test_cached_record_bytes_cost_their_size_not_a_buffer() -> None:
+    # orjson reserves 4 KB per result; kept per record that made a 200,000-record source hold 800 MB.
+    people = People(2_000)
+    tracemalloc.start()
+    try:
+        for i in range(2_000):
+            people.record_bytes(i)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held < 2_000 * 600, f"{held / 2_000:.0f} bytes per cached ~250-byte record"
 
 
 def test_each_revision_changes_ten_percent(demo: DemoServer) -> None:
