@@ -201,33 +201,22 @@ _NO_AUDIT = (
 
 
 def rest_bench(n: int, rounds: int) -> list[dict[str, Any]]:
-    import subprocess
-
     sys.path.insert(0, str(ROOT / "bench"))
-    from bench_rest import CONFIG as REST_CONFIG
-    from bench_rest import SCHEMA as REST_SCHEMA
-    from common import PY, free_port, measure, wait_http
+    from bench_rest import demo_source, write_project
+    from common import PY, measure
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([PY, "-m", "openconnector.demo", "--port", str(port), "--records", str(n)])
     best: dict[bool, list[float]] = {True: [], False: []}
-    try:
-        wait_http(f"{url}/people?per_page=1", timeout=120)
+    with demo_source(n) as url:
         for _ in range(rounds):
             for audit in (False, True):
                 with tempfile.TemporaryDirectory(prefix="oc-audit-rest-") as tmp:
                     work = Path(tmp)
-                    (work / "person.schema.json").write_text(json.dumps(REST_SCHEMA))
-                    (work / "openconnector.yaml").write_text(textwrap.dedent(REST_CONFIG.format(url=url)))
+                    write_project(work, url)
                     head = [PY, "-m", "openconnector"] if audit else [PY, "-c", _NO_AUDIT]
                     m = measure([*head, "run", "people", "--json"], cwd=work)
                     run = json.loads(m.stdout)
                     assert run["status"] == "ok" and run["counts"]["created"] == n, run
                     best[audit].append(float(run["duration_s"]))
-    finally:
-        server.terminate()
-        server.wait()
     off, on = min(best[False]), min(best[True])
     cost = f"audit costs {100 * (on - off) / off:.1f}% (all rounds: on {best[True]}, off {best[False]})"
     return [row("(r) REST first load, audit off", n, off), row("(r) REST first load, audit on", n, on, cost)]

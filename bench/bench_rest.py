@@ -15,6 +15,8 @@ import json
 import subprocess
 import tempfile
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -66,6 +68,28 @@ pipelines:
 """
 
 
+@contextmanager
+def demo_source(records: int) -> Iterator[str]:
+    """The demo REST source with ``records`` people, in its own process; yields its base URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [PY, "-m", "openconnector.demo", "--port", str(port), "--records", str(records)]
+    )
+    try:
+        wait_http(f"{url}/people?per_page=1", timeout=120)
+        yield url
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def write_project(work: Path, url: str) -> None:
+    """The benchmark's project (config and schema) in ``work``, reading from ``url``."""
+    (work / "person.schema.json").write_text(json.dumps(SCHEMA))
+    (work / "openconnector.yaml").write_text(textwrap.dedent(CONFIG.format(url=url)))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=200_000)
@@ -74,66 +98,55 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "rest.json")
     args = ap.parse_args()
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [PY, "-m", "openconnector.demo", "--port", str(port), "--records", str(args.records)]
-    )
     rows: list[dict[str, object]] = []
-    try:
-        wait_http(f"{url}/people?per_page=1", timeout=120)
-        with tempfile.TemporaryDirectory(prefix="oc-bench-") as tmp:
-            work = Path(tmp)
-            (work / "person.schema.json").write_text(json.dumps(SCHEMA))
-            (work / "openconnector.yaml").write_text(textwrap.dedent(CONFIG.format(url=url)))
-            cmd = [PY, "-m", "openconnector", "run", "people", "--json"]
-            for scenario in args.scenarios:
+    with demo_source(args.records) as url, tempfile.TemporaryDirectory(prefix="oc-bench-") as tmp:
+        work = Path(tmp)
+        write_project(work, url)
+        cmd = [PY, "-m", "openconnector", "run", "people", "--json"]
+        for scenario in args.scenarios:
+            if scenario == "c":
+                httpx.post(f"{url}/admin/revision", params={"n": 1}, timeout=60).raise_for_status()
+            m = measure(cmd, cwd=work)
+            run = json.loads(m.stdout)
+            c = run["counts"]
+            assert run["status"] == "ok", run
+            label = {"a": "(a) first load", "b": "(b) unchanged re-run", "c": "(c) 10% changed"}[scenario]
+            rows.append(
+                {
+                    "scenario": f"openconnector {label}",
+                    "records": c["read"],
+                    "seconds": run["duration_s"],
+                    "records_per_s": c["read"] / run["duration_s"],
+                    "peak_mb": m.peak_mb,
+                    "note": f"created {c['created']} updated {c['updated']} unchanged {c['unchanged']}",
+                }
+            )
+        if args.dlt_python:
+            if "c" in args.scenarios:
+                httpx.post(f"{url}/admin/revision", params={"n": 0}, timeout=60).raise_for_status()
+            for scenario in ("a", "c"):
                 if scenario == "c":
                     httpx.post(f"{url}/admin/revision", params={"n": 1}, timeout=60).raise_for_status()
-                m = measure(cmd, cwd=work)
-                run = json.loads(m.stdout)
-                c = run["counts"]
-                assert run["status"] == "ok", run
-                label = {"a": "(a) first load", "b": "(b) unchanged re-run", "c": "(c) 10% changed"}[scenario]
+                m = measure(
+                    [
+                        args.dlt_python,
+                        str(ROOT / "bench" / "peers" / "dlt_rest.py"),
+                        url,
+                        str(work / "dlt.db"),
+                    ],
+                    cwd=work,
+                )
+                res = json.loads(m.stdout.strip().splitlines()[-1])
+                label = "(a) first load" if scenario == "a" else "(c) merge, 10% changed"
                 rows.append(
                     {
-                        "scenario": f"openconnector {label}",
-                        "records": c["read"],
-                        "seconds": run["duration_s"],
-                        "records_per_s": c["read"] / run["duration_s"],
+                        "scenario": f"dlt {label}",
+                        "records": res["records"],
+                        "seconds": res["seconds"],
+                        "records_per_s": res["records"] / res["seconds"],
                         "peak_mb": m.peak_mb,
-                        "note": f"created {c['created']} updated {c['updated']} unchanged {c['unchanged']}",
                     }
                 )
-            if args.dlt_python:
-                if "c" in args.scenarios:
-                    httpx.post(f"{url}/admin/revision", params={"n": 0}, timeout=60).raise_for_status()
-                for scenario in ("a", "c"):
-                    if scenario == "c":
-                        httpx.post(f"{url}/admin/revision", params={"n": 1}, timeout=60).raise_for_status()
-                    m = measure(
-                        [
-                            args.dlt_python,
-                            str(ROOT / "bench" / "peers" / "dlt_rest.py"),
-                            url,
-                            str(work / "dlt.db"),
-                        ],
-                        cwd=work,
-                    )
-                    res = json.loads(m.stdout.strip().splitlines()[-1])
-                    label = "(a) first load" if scenario == "a" else "(c) merge, 10% changed"
-                    rows.append(
-                        {
-                            "scenario": f"dlt {label}",
-                            "records": res["records"],
-                            "seconds": res["seconds"],
-                            "records_per_s": res["records"] / res["seconds"],
-                            "peak_mb": m.peak_mb,
-                        }
-                    )
-    finally:
-        server.terminate()
-        server.wait()
     report(rows, args.out)
 
 

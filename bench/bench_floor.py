@@ -1,0 +1,202 @@
+"""The floor under the first-load targets: the least work the product's guarantees need, hand-written.
+
+The 200,000 person records of ``bench_rest.py`` (pages of 1,000 from the same demo source), the
+same register tables and indexes (the product's migrations), the same SQL. Per record only what
+the hard rules require and nothing around it: parse, origin id, canonical source hash, the mapping
+written out as a dict literal, one ``is_valid`` call, body + canonical target hash, a uuid7, the
+object/contract/run-log rows and a hash-chained audit entry; per page one contract lookup, four
+executemany calls and a commit. No framework, no threads, no event loop, no checks for bad input.
+
+Rows: (floor, memory) the pages already in memory; (floor, HTTP) each page fetched with one httpx
+call; (openconnector) ``openconnector run`` on the same source (``bench_rest.py``'s (a)). The
+product's rate over the HTTP floor is the share its own machinery leaves; a floor under a target
+says the target needs less work per record, not less overhead.
+
+    .venv/bin/python bench/bench_floor.py                 # 200,000 records, each row once
+    .venv/bin/python bench/bench_floor.py --records 50000 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import json
+import resource
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import httpx
+import jsonschema_rs
+import orjson
+from bench_rest import SCHEMA, demo_source, write_project
+from common import PY, ROOT, measure, report
+
+from openconnector.audit.entries import create_body
+from openconnector.demo.people import People
+from openconnector.ids import uuid7
+from openconnector.registers.batch import _SQL
+from openconnector.registers.db import make_engine
+from openconnector.registers.migrate import migrate
+from openconnector.timeutil import now_iso
+
+PAGE = 1000
+
+
+def in_memory(count: int) -> list[bytes]:
+    """The demo server's page bodies, built up front."""
+    people = People(count)
+    return [people.page(p, PAGE).body for p in range(1, -(-count // PAGE) + 1)]
+
+
+def over_http(client: httpx.Client, count: int) -> Callable[[], Iterable[bytes]]:
+    def fetch() -> Iterable[bytes]:
+        for p in range(1, -(-count // PAGE) + 1):
+            yield client.get("/people", params={"per_page": PAGE, "page": p}).raise_for_status().content
+
+    return fetch
+
+
+def load(db: Path, raw_pages: Callable[[], Iterable[bytes]]) -> float:
+    engine = make_engine(f"sqlite:///{db}")
+    migrate(engine)
+    sql = _SQL("sqlite")
+    conn = engine.raw_connection().dbapi_connection
+    assert conn is not None
+    cur = conn.cursor()
+    validator = jsonschema_rs.validator_for(SCHEMA)
+    blake2b, sha256, dumps, sort = hashlib.blake2b, hashlib.sha256, orjson.dumps, orjson.OPT_SORT_KEYS
+    run_id, pipeline, actor = uuid7(), "people", "pipeline:people"
+    mapping_version, schema_hash = "m1", "s1"
+    prev = "0" * 64
+    seq = 0
+    gc.collect()
+    gc.freeze()
+    started = time.perf_counter()
+    for n, raw in enumerate(raw_pages()):
+        now = now_iso()
+        records = orjson.loads(raw)["data"]
+        origins = [str(r["id"]) for r in records]
+        select, params = sql.select_contracts(origins)
+        cur.execute(select, (pipeline, *params))
+        known = {r[0] for r in cur.fetchall()}
+        objects, contracts, log, audit = [], [], [], []
+        for origin, r in zip(origins, records, strict=True):
+            if origin in known:
+                continue
+            source_hash = blake2b(dumps(r, option=sort), digest_size=16).hexdigest()
+            a = r["address"]
+            data = {
+                "name": f"{r['first_name']} {r['last_name']}",
+                "email": r["email"],
+                "city": a["city"],
+                "postcode": a["postcode"],
+                "tags": r["tags"],
+                "active": r["active"],
+            }
+            if not validator.is_valid(data):
+                continue
+            canon = dumps(data, option=sort)
+            object_id = uuid7()
+            objects.append(
+                (
+                    object_id,
+                    "crm",
+                    "person",
+                    dumps(data).decode(),
+                    1,
+                    now,
+                    now,
+                    pipeline,
+                    origin,
+                    "create",
+                    actor,
+                    run_id,
+                )
+            )
+            contracts.append(
+                (
+                    pipeline,
+                    run_id,
+                    origin,
+                    object_id,
+                    source_hash,
+                    blake2b(canon, digest_size=16).hexdigest(),
+                    mapping_version,
+                    schema_hash,
+                    now,
+                )
+            )
+            log.append([origin, "created", object_id, None])
+            seq += 1
+            body = create_body(object_id, origin, canon, seq)
+            prev = sha256(prev.encode() + body).hexdigest()
+            audit.append((seq, prev, body.decode(), object_id))
+        cur.executemany(sql.insert_objects, objects)
+        cur.executemany(sql.insert_contracts, contracts)
+        cur.executemany("INSERT INTO audit_entries (seq, hash, body, object_id) VALUES (?, ?, ?, ?)", audit)
+        cur.execute(sql.insert_log, (run_id, n, dumps(log).decode()))
+        conn.commit()
+    return time.perf_counter() - started
+
+
+def floor_row(label: str, count: int, seconds: float) -> dict[str, object]:
+    return {
+        "scenario": f"hand-written floor, {label}",
+        "records": count,
+        "seconds": seconds,
+        "records_per_s": count / seconds,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "note": "peak includes the pages built in memory",
+    }
+
+
+def product_row(work: Path, url: str, n: int) -> dict[str, object]:
+    write_project(work, url)
+    m = measure([PY, "-m", "openconnector", "run", "people", "--json"], cwd=work)
+    run = json.loads(m.stdout)
+    assert run["status"] == "ok" and run["counts"]["created"] == n, run
+    seconds = float(run["duration_s"])
+    return {
+        "scenario": "openconnector run (bench_rest (a))",
+        "records": n,
+        "seconds": seconds,
+        "records_per_s": n / seconds,
+        "peak_mb": m.peak_mb,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", type=int, default=200_000)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "floor.json")
+    args = ap.parse_args()
+    n = args.records
+    product: list[dict[str, object]] = []
+    floors: list[dict[str, object]] = []
+    http_rates: list[float] = []
+    with demo_source(n) as url, httpx.Client(base_url=url, timeout=60) as client:
+        # The product first: a child forked from this process after it built the pages in memory
+        # would report their size as its own peak (Linux carries the peak over fork and exec).
+        for _ in range(args.repeat):
+            with tempfile.TemporaryDirectory(prefix="oc-floor-") as tmp:
+                product.append(product_row(Path(tmp), url, n))
+        pages = in_memory(n)
+        for _ in range(args.repeat):
+            with tempfile.TemporaryDirectory(prefix="oc-floor-") as tmp:
+                work = Path(tmp)
+                floors.append(floor_row("memory", n, load(work / "memory.db", lambda: pages)))
+                seconds = load(work / "http.db", over_http(client, n))
+                http_rates.append(n / seconds)
+                floors.append(floor_row("HTTP", n, seconds))
+    median = sorted(http_rates)[len(http_rates) // 2]
+    for row in product:
+        row["note"] = f"{100 * n / float(str(row['seconds'])) / median:.0f}% of the HTTP floor (median)"
+    report(product + floors, args.out)
+
+
+if __name__ == "__main__":
+    main()
