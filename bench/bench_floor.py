@@ -4,8 +4,8 @@ The 200,000 person records of ``bench_rest.py`` (pages of 1,000 from the same de
 same register tables and indexes (the product's migrations), the same SQL. Per record only what
 the hard rules require and nothing around it: parse, origin id, canonical source hash, the mapping
 written out as a dict literal, one ``is_valid`` call, body + canonical target hash, a uuid7, the
-object/contract/run-log rows and a hash-chained audit entry; per page one contract lookup, four
-executemany calls and a commit. No framework, no threads, no event loop, no checks for bad input.
+object/contract/run-log rows and a hash-chained audit entry; per page one contract lookup, the
+product's bulk inserts and a commit. No framework, no threads, no event loop, no checks for bad input.
 
 Rows: (floor, memory) the pages already in memory; (floor, HTTP) each page fetched with one httpx
 call; (openconnector) ``openconnector run`` on the same source (``bench_rest.py``'s (a)). The
@@ -38,11 +38,13 @@ from openconnector.audit.entries import create_body
 from openconnector.demo.people import People
 from openconnector.ids import uuid7
 from openconnector.registers.batch import _SQL
+from openconnector.registers.bulk import BulkInsert
 from openconnector.registers.db import make_engine
 from openconnector.registers.migrate import migrate
 from openconnector.timeutil import now_iso
 
 PAGE = 1000
+audit_entries = BulkInsert("audit_entries", "seq, hash, body, object_id")  # as the audit trail writes them
 
 
 def in_memory(count: int) -> list[bytes]:
@@ -63,9 +65,7 @@ def load(db: Path, raw_pages: Callable[[], Iterable[bytes]]) -> float:
     engine = make_engine(f"sqlite:///{db}")
     migrate(engine)
     sql = _SQL("sqlite")
-    conn = engine.raw_connection().dbapi_connection
-    assert conn is not None
-    cur = conn.cursor()
+    conn = engine.connect()
     validator = jsonschema_rs.validator_for(SCHEMA)
     blake2b, sha256, dumps, sort = hashlib.blake2b, hashlib.sha256, orjson.dumps, orjson.OPT_SORT_KEYS
     run_id, pipeline, actor = uuid7(), "people", "pipeline:people"
@@ -80,8 +80,7 @@ def load(db: Path, raw_pages: Callable[[], Iterable[bytes]]) -> float:
         records = orjson.loads(raw)["data"]
         origins = [str(r["id"]) for r in records]
         select, params = sql.select_contracts(origins)
-        cur.execute(select, (pipeline, *params))
-        known = {r[0] for r in cur.fetchall()}
+        known = {r[0] for r in conn.exec_driver_sql(select, (pipeline, *params))}
         objects, contracts, log, audit = [], [], [], []
         for origin, r in zip(origins, records, strict=True):
             if origin in known:
@@ -134,12 +133,15 @@ def load(db: Path, raw_pages: Callable[[], Iterable[bytes]]) -> float:
             body = create_body(object_id, origin, canon, seq)
             prev = sha256(prev.encode() + body).hexdigest()
             audit.append((seq, prev, body.decode(), object_id))
-        cur.executemany(sql.insert_objects, objects)
-        cur.executemany(sql.insert_contracts, contracts)
-        cur.executemany("INSERT INTO audit_entries (seq, hash, body, object_id) VALUES (?, ?, ?, ?)", audit)
-        cur.execute(sql.insert_log, (run_id, n, dumps(log).decode()))
+        sql.insert_objects(conn, objects)
+        sql.insert_contracts(conn, contracts)
+        audit_entries(conn, audit)
+        conn.exec_driver_sql(sql.insert_log, (run_id, n, dumps(log).decode()))
         conn.commit()
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    conn.close()
+    engine.dispose()
+    return seconds
 
 
 def floor_row(label: str, count: int, seconds: float) -> dict[str, object]:

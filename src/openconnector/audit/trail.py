@@ -31,12 +31,14 @@ from openconnector.audit.snapshot import snapshot
 from openconnector.audit.tables import audit_head
 from openconnector.audit.verify import ChainWalker, VerifyResult
 from openconnector.jsonutil import canonical, loads
+from openconnector.registers.bulk import BulkInsert
 from openconnector.timeutil import iso, now_iso
 
 log = logging.getLogger("openconnector.audit")
 
 _TRAILS: weakref.WeakKeyDictionary[Engine, AuditTrail] = weakref.WeakKeyDictionary()
 _TRAILS_LOCK = threading.Lock()
+_insert_entries = BulkInsert("audit_entries", "seq, hash, body, object_id")
 
 
 @dataclass
@@ -142,12 +144,9 @@ class AuditTrail:
                 (seq, first, header.decode("utf-8"), header_hash, prev, at, cp.key_id, cp.signature)
             )
             checkpoints.append(cp)
-        # Plain DB-API executemany: SQLAlchemy's per-row parameter processing costs more than the rows.
+        # Plain driver SQL: SQLAlchemy's per-row parameter processing costs more than the rows.
+        _insert_entries(conn, rows)
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        conn.exec_driver_sql(
-            f"INSERT INTO audit_entries (seq, hash, body, object_id) VALUES ({mark}, {mark}, {mark}, {mark})",
-            rows,
-        )
         conn.exec_driver_sql(
             "INSERT INTO audit_checkpoints (seq, first_seq, header, header_hash, hash, created_at, key_id, "
             f"signature) VALUES ({', '.join([mark] * 8)})",

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from openconnector import jsonutil
 from openconnector.registers import tables as t
+from openconnector.registers.bulk import BulkInsert
 
 _IN_CHUNK = 900  # stays under SQLite's bound-parameter limit on old builds
 
@@ -66,9 +67,10 @@ class _SQL:
             return ", ".join([p] * n)
 
         self.p = p
-        self.insert_objects = (
-            "INSERT INTO objects (id, register, schema, data, version, created_at, updated_at, pipeline, "
-            f"origin_id, action, actor, run_id) VALUES ({marks(12)})"
+        self.insert_objects = BulkInsert(
+            "objects",
+            "id, register, schema, data, version, created_at, updated_at, pipeline, origin_id, action, "
+            "actor, run_id",
         )
         self.update_objects = (
             f"UPDATE objects SET data = {p}, version = version + 1, updated_at = {p}, deleted_at = NULL, "
@@ -78,9 +80,10 @@ class _SQL:
             "INSERT INTO object_versions (object_id, version, data, action, actor, run_id, created_at) "
             "SELECT id, version, data, action, actor, run_id, updated_at FROM objects WHERE "
         )
-        self.insert_contracts = (
-            "INSERT INTO contracts (pipeline, last_run_id, origin_id, object_id, source_hash, target_hash, "
-            f"mapping_version, schema_hash, updated_at) VALUES ({p}, {p}, {marks(7)})"
+        self.insert_contracts = BulkInsert(
+            "contracts",
+            "pipeline, last_run_id, origin_id, object_id, source_hash, target_hash, mapping_version, "
+            "schema_hash, updated_at",
         )
         self.update_contracts = (
             f"UPDATE contracts SET last_run_id = {p}, object_id = {p}, source_hash = {p}, target_hash = {p}, "
@@ -139,14 +142,12 @@ class BatchWriter:
     def write(self, conn: Connection, w: BatchWrite) -> None:
         sql, run_id, pipeline = self.sql, self.run_id, self.pipeline
         if w.object_inserts:
-            conn.exec_driver_sql(sql.insert_objects, w.object_inserts)
+            sql.insert_objects(conn, w.object_inserts)
         if w.object_updates:
             self._archive(conn, [row[-1] for row in w.object_updates])
             conn.exec_driver_sql(sql.update_objects, w.object_updates)
         if w.contract_inserts:
-            conn.exec_driver_sql(
-                sql.insert_contracts, [(pipeline, run_id, *row) for row in w.contract_inserts]
-            )
+            sql.insert_contracts(conn, [(pipeline, run_id, *row) for row in w.contract_inserts])
         if w.contract_updates:
             conn.exec_driver_sql(
                 sql.update_contracts, [(run_id, *row[1:], pipeline, row[0]) for row in w.contract_updates]
