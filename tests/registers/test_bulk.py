@@ -73,7 +73,7 @@ def test_a_low_sqlite_parameter_limit_makes_smaller_groups(tmp_path) -> None:  #
 def test_a_bad_row_fails_the_insert_and_the_transaction_writes_nothing(engine: Engine) -> None:
     rows = _rows(600)
     rows[400] = rows[10]  # a duplicate key in the second group
-    with pytest.raises(Exception, match="(?i)unique|duplicate"), engine.begin() as conn:
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"), engine.begin() as conn:
         BulkInsert("bulk_t", "n, name, note")(conn, rows)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM bulk_t")).scalar() == 0
