@@ -7,10 +7,12 @@ written out as a dict literal, one ``is_valid`` call, body + canonical target ha
 object/contract/run-log rows and a hash-chained audit entry; per page one contract lookup, the
 product's bulk inserts and a commit. No framework, no threads, no event loop, no checks for bad input.
 
-Rows: (floor, memory) the pages already in memory; (floor, HTTP) each page fetched with one httpx
-call; (openconnector) ``openconnector run`` on the same source (``bench_rest.py``'s (a)). The
-product's rate over the HTTP floor is the share its own machinery leaves; a floor under a target
-says the target needs less work per record, not less overhead.
+Rows: (floor, memory) the pages already in memory; (floor, memory, 1 worker process) the same with
+everything but the store's work (decode, map, validate, hash) done in a second process, the ceiling
+of process workers on this machine; (floor, HTTP) each page fetched with one httpx call;
+(openconnector) ``openconnector run`` on the same source (``bench_rest.py``'s (a)). The product's
+rate over the HTTP floor is the share its own machinery leaves; a floor under a target says the
+target needs less work per record, not less overhead.
 
     .venv/bin/python bench/bench_floor.py                 # 200,000 records, each row once
     .venv/bin/python bench/bench_floor.py --records 50000 --repeat 3
@@ -26,6 +28,7 @@ import resource
 import tempfile
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -61,59 +64,71 @@ def over_http(client: httpx.Client, count: int) -> Callable[[], Iterable[bytes]]
     return fetch
 
 
-def load(db: Path, raw_pages: Callable[[], Iterable[bytes]]) -> float:
+_validator: jsonschema_rs.Validator | None = None
+
+
+def prepare(raw: bytes) -> list[tuple[str, str, str, bytes, str]]:
+    """A page's work that needs no store: (origin, source hash, body, canonical body, target hash)
+    per valid record. Module-level so a worker process can run it."""
+    global _validator
+    validator = _validator = _validator or jsonschema_rs.validator_for(SCHEMA)
+    blake2b, dumps, sort = hashlib.blake2b, orjson.dumps, orjson.OPT_SORT_KEYS
+    out = []
+    for r in orjson.loads(raw)["data"]:
+        a = r["address"]
+        data = {
+            "name": f"{r['first_name']} {r['last_name']}",
+            "email": r["email"],
+            "city": a["city"],
+            "postcode": a["postcode"],
+            "tags": r["tags"],
+            "active": r["active"],
+        }
+        if not validator.is_valid(data):
+            continue
+        canon = dumps(data, option=sort)
+        out.append(
+            (
+                str(r["id"]),
+                blake2b(dumps(r, option=sort), digest_size=16).hexdigest(),
+                dumps(data).decode(),
+                canon,
+                blake2b(canon, digest_size=16).hexdigest(),
+            )
+        )
+    return out
+
+
+def load(db: Path, raw_pages: Callable[[], Iterable[bytes]], workers: int = 0) -> float:
+    """Seconds to load every page; with ``workers``, :func:`prepare` runs in that many processes
+    while this one writes (what process workers could at best give the product)."""
     engine = make_engine(f"sqlite:///{db}")
     migrate(engine)
     sql = _SQL("sqlite")
     conn = engine.connect()
-    validator = jsonschema_rs.validator_for(SCHEMA)
-    blake2b, sha256, dumps, sort = hashlib.blake2b, hashlib.sha256, orjson.dumps, orjson.OPT_SORT_KEYS
+    sha256, dumps = hashlib.sha256, orjson.dumps
     run_id, pipeline, actor = uuid7(), "people", "pipeline:people"
     mapping_version, schema_hash = "m1", "s1"
     prev = "0" * 64
     seq = 0
+    pool = ProcessPoolExecutor(workers) if workers else None
+    if pool is not None:
+        pool.submit(prepare, next(iter(raw_pages()))).result()  # started and warm before the clock
     gc.collect()
     gc.freeze()
     started = time.perf_counter()
-    for n, raw in enumerate(raw_pages()):
+    prepared = pool.map(prepare, raw_pages()) if pool is not None else map(prepare, raw_pages())
+    for n, page in enumerate(prepared):
         now = now_iso()
-        records = orjson.loads(raw)["data"]
-        origins = [str(r["id"]) for r in records]
-        select, params = sql.select_contracts(origins)
+        select, params = sql.select_contracts([p[0] for p in page])
         known = {r[0] for r in conn.exec_driver_sql(select, (pipeline, *params))}
         objects, contracts, log, audit = [], [], [], []
-        for origin, r in zip(origins, records, strict=True):
+        for origin, source_hash, body, canon, target_hash in page:
             if origin in known:
                 continue
-            source_hash = blake2b(dumps(r, option=sort), digest_size=16).hexdigest()
-            a = r["address"]
-            data = {
-                "name": f"{r['first_name']} {r['last_name']}",
-                "email": r["email"],
-                "city": a["city"],
-                "postcode": a["postcode"],
-                "tags": r["tags"],
-                "active": r["active"],
-            }
-            if not validator.is_valid(data):
-                continue
-            canon = dumps(data, option=sort)
             object_id = uuid7()
             objects.append(
-                (
-                    object_id,
-                    "crm",
-                    "person",
-                    dumps(data).decode(),
-                    1,
-                    now,
-                    now,
-                    pipeline,
-                    origin,
-                    "create",
-                    actor,
-                    run_id,
-                )
+                (object_id, "crm", "person", body, 1, now, now, pipeline, origin, "create", actor, run_id)
             )
             contracts.append(
                 (
@@ -122,7 +137,7 @@ def load(db: Path, raw_pages: Callable[[], Iterable[bytes]]) -> float:
                     origin,
                     object_id,
                     source_hash,
-                    blake2b(canon, digest_size=16).hexdigest(),
+                    target_hash,
                     mapping_version,
                     schema_hash,
                     now,
@@ -130,15 +145,17 @@ def load(db: Path, raw_pages: Callable[[], Iterable[bytes]]) -> float:
             )
             log.append([origin, "created", object_id, None])
             seq += 1
-            body = create_body(object_id, origin, canon, seq)
-            prev = sha256(prev.encode() + body).hexdigest()
-            audit.append((seq, prev, body.decode(), object_id))
+            entry = create_body(object_id, origin, canon, seq)
+            prev = sha256(prev.encode() + entry).hexdigest()
+            audit.append((seq, prev, entry.decode(), object_id))
         sql.insert_objects(conn, objects)
         sql.insert_contracts(conn, contracts)
         audit_entries(conn, audit)
         conn.exec_driver_sql(sql.insert_log, (run_id, n, dumps(log).decode()))
         conn.commit()
     seconds = time.perf_counter() - started
+    if pool is not None:
+        pool.shutdown()
     conn.close()
     engine.dispose()
     return seconds
@@ -191,6 +208,8 @@ def main() -> None:
             with tempfile.TemporaryDirectory(prefix="oc-floor-") as tmp:
                 work = Path(tmp)
                 floors.append(floor_row("memory", n, load(work / "memory.db", lambda: pages)))
+                seconds = load(work / "worker.db", lambda: pages, workers=1)
+                floors.append(floor_row("memory, 1 worker process", n, seconds))
                 seconds = load(work / "http.db", over_http(client, n))
                 http_rates.append(n / seconds)
                 floors.append(floor_row("HTTP", n, seconds))
