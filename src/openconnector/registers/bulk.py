@@ -52,8 +52,8 @@ class BulkInsert:
             conn.exec_driver_sql(single, list(rows[full:]))
 
     def _group(self, conn: Connection) -> tuple[str, int]:
-        dbapi = conn.connection.dbapi_connection
-        limit = dbapi.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if dbapi is not None else 999
+        getlimit = getattr(conn.connection.dbapi_connection, "getlimit", None)  # sqlite3, Python 3.11+
+        limit = getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if getlimit is not None else 999
         size = max(1, min(GROUP_ROWS, limit // len(self.columns)))
         self._grouped = (self.statement("?", size), size)
         return self._grouped
