@@ -56,6 +56,36 @@ def test_a_missing_path_is_absent_never_its_text() -> None:
     assert out == {}
 
 
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"a": {"b": 1}},
+        {"a": {"b": None}},
+        {"a": {"c": 1}},
+        {"a": None},
+        {"a": [10, 20]},
+        {"a": "text"},
+        {},
+        {"_meta": {"b": "from the record"}},
+    ],
+)
+def test_one_and_two_segment_paths_resolve_like_any_path(record: dict[str, Any]) -> None:
+    # `x` and `x.y` are looked up inline; `x.y.z` and list steps go through the general getter.
+    m = mapping(mapping={"one": "a", "two": "a.b", "index": "a.1", "deep": "a.b.c", "meta": "_meta.b"})
+    expected: dict[str, Any] = {}
+    if "a" in record:
+        expected["one"] = record["a"]
+    a = record.get("a")
+    if isinstance(a, dict) and "b" in a:
+        expected["two"] = a["b"]
+    if isinstance(a, list):
+        expected["index"] = a[1]
+    if "_meta" in record:
+        expected["meta"] = record["_meta"]["b"]
+    assert m.apply(record) == expected
+    assert m.apply(record, {"b": "from the run"})["meta"] == "from the run"  # run metadata wins
+
+
 def test_null_and_false_are_values_not_absence() -> None:
     out = mapping(mapping={"n": "nothing", "a": "active"}).apply(PERSON)
     assert out == {"n": None, "a": True}

@@ -89,9 +89,31 @@ def _getter(segments: list[str]) -> Getter:
     return get_deep
 
 
-def _path_step(out_key: str, out_segs: list[str], get: Getter, copy: bool) -> Step:
+def _path_step(out_key: str, out_segs: list[str], segments: list[str], copy: bool) -> Step:
+    get = _getter(segments)
     if len(out_segs) == 1 and not copy:
         target = out_segs[0]
+        # The two commonest paths, `field` and `object.field`, are looked up inline (one call per
+        # record and field less); anything else (lists, _meta, deeper) goes through the getter.
+        if len(segments) == 1 and segments[0] != "_meta":
+            name = segments[0]
+
+            def step_name(record: dict[str, Any], meta: Any, out: dict[str, Any]) -> None:
+                value = record.get(name, MISSING)
+                if value is not MISSING:
+                    out[target] = value
+
+            return step_name
+        if len(segments) == 2 and segments[0] != "_meta":
+            first, second = segments
+
+            def step_pair(record: dict[str, Any], meta: Any, out: dict[str, Any]) -> None:
+                parent = record.get(first)
+                value = parent.get(second, MISSING) if type(parent) is dict else get(record, meta)
+                if value is not MISSING:
+                    out[target] = value
+
+            return step_pair
 
         def step(record: dict[str, Any], meta: Any, out: dict[str, Any]) -> None:
             value = get(record, meta)
@@ -244,7 +266,7 @@ def compile_native_mapping(name: str, config: MappingConfig) -> NativeMapping:
                     )
                 )
                 continue
-            steps.append(_path_step(key, out_segs, _getter(segs), copy))
+            steps.append(_path_step(key, out_segs, segs, copy))
         else:
             steps.append(_constant_step(out_segs, value))
 

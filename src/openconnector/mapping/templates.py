@@ -391,9 +391,18 @@ def _fast_interpolation(env: Any, parts: list[str | Path], slow: Evaluator) -> E
     steps: list[tuple[str, Path | None]] = [(p, None) if isinstance(p, str) else ("", p) for p in parts]
     names = [(text, None if path is None else path[0]) for text, path in steps]
     simple = all(path is None or len(path) == 1 for _, path in steps)
+    # Both of these finalizers give a str back unchanged, so a str value skips two calls.
+    keeps_text = env.finalize is None or env.finalize is _native_finalize
 
     def evaluate(record: Record, meta_: Any) -> Any:
         try:
+            if simple and keeps_text:
+                return "".join(
+                    [
+                        text if name is None else v if type(v := record[name]) is str else str(finalize(v))
+                        for text, name in names
+                    ]
+                )
             if simple:
                 return "".join(
                     [text if name is None else str(finalize(record[name])) for text, name in names]
