@@ -4,9 +4,11 @@ proxy, TLS, every auth kind, and secrets kept out of errors and the call log."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import socket
 import time
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -38,6 +40,24 @@ async def test_retries_a_503_then_succeeds(transports: Make, server: HttpTestSer
     assert [c.status for c in calls] == [503, 503]
     assert [c.attempt for c in calls] == [1, 2]
     assert calls[0].url.endswith("/flaky?slot=a&fails=2") and calls[0].snippet == "temporarily unavailable"
+
+
+async def test_a_read_response_is_freed_without_waiting_for_the_cyclic_gc(transports: Make) -> None:
+    # httpx 0.28 links a response and its body stream both ways (encode/httpx#3733): unlinked by the
+    # transport, a page and its body go as soon as the connector lets go of them.
+    t = transports()
+    response = await t.request("GET", "/flaky", params={"slot": "gc", "fails": 0})
+    assert response.json()["data"][0] == {"id": 1}
+    assert response.content == await response.aread()  # still readable after the unlinking
+    gone = weakref.ref(response)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        del response
+        assert gone() is None
+    finally:
+        if enabled:
+            gc.enable()
 
 
 async def test_gives_up_after_the_configured_retries_naming_request_and_attempts(

@@ -37,6 +37,17 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return (url.scheme, url.host, url.port)
 
 
+def _unlink_stream(response: httpx.Response) -> None:
+    """Let a read response be freed as soon as nobody holds it.
+
+    httpx 0.28 links a response and its body stream both ways (encode/httpx#3733), so every page
+    would wait, body and all, for the cyclic garbage collector. ``send`` has read and closed the
+    body already; a plain stream over the same bytes serves any later read just as well.
+    """
+    if response.is_closed and response.is_stream_consumed:
+        response.stream = httpx.ByteStream(response.content)
+
+
 class HttpTransport:
     """An :class:`httpx.AsyncClient` configured from an :class:`HttpSourceBase`.
 
@@ -180,6 +191,7 @@ class HttpTransport:
             finally:
                 _SENDING.reset(token)
 
+            _unlink_stream(response)
             status = response.status_code
             if status < 400:
                 return response
