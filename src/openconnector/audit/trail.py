@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select
 from sqlalchemy.engine import Connection
 
 from openconnector.audit import anchor as anchors
@@ -112,14 +112,16 @@ class AuditTrail:
     def _write(self, conn: Connection, spans: list[tuple[tuple[Any, ...], list[Prepared]]]) -> None:
         key = self.key()
         count = sum(len(entries) for _, entries in spans)
-        h = audit_head.c
-        head = conn.execute(
-            update(audit_head).where(h.id == 1).values(seq=h.seq + count).returning(h.seq, h.hash, h.chain_id)
+        # Driver SQL for the head too: the two Core UPDATEs rebuilt their cache keys on every batch
+        # (280 µs together, against 40 µs): it adds up on the small batches queues deliver.
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        head = conn.exec_driver_sql(
+            f"UPDATE audit_head SET seq = seq + {mark} WHERE id = 1 RETURNING seq, hash, chain_id", (count,)
         ).first()
         if head is None:
             raise RuntimeError("the audit chain head is missing; run the store migrations")
-        prev, chain_id = str(head.hash), str(head.chain_id)
-        seq = int(head.seq) - count
+        prev, chain_id = str(head[1]), str(head[2])
+        seq = int(head[0]) - count
         at = now_iso()
         rows: list[tuple[Any, ...]] = []
         groups: list[tuple[Any, ...]] = []
@@ -146,13 +148,14 @@ class AuditTrail:
             checkpoints.append(cp)
         # Plain driver SQL: SQLAlchemy's per-row parameter processing costs more than the rows.
         _insert_entries(conn, rows)
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         conn.exec_driver_sql(
             "INSERT INTO audit_checkpoints (seq, first_seq, header, header_hash, hash, created_at, key_id, "
             f"signature) VALUES ({', '.join([mark] * 8)})",
             groups,
         )
-        conn.execute(update(audit_head).where(h.id == 1).values(hash=prev, updated_at=at))
+        conn.exec_driver_sql(
+            f"UPDATE audit_head SET hash = {mark}, updated_at = {mark} WHERE id = 1", (prev, at)
+        )
         for cp in checkpoints:
             self._remember(conn, cp)
 
