@@ -51,6 +51,12 @@ def content_hash(value: Any) -> str:
     return canonical_hash(canonical(value))
 
 
+def exact_size(encoded: bytes) -> bytes:
+    """A copy that holds only its bytes: orjson's results reserve 4 KB each, which adds up wherever
+    they are kept (a batch's documents until its audit entries are written, a cache per record)."""
+    return bytes(memoryview(encoded))
+
+
 def canonical_hash(encoded: bytes) -> str:
     """:func:`content_hash` of a value whose :func:`canonical` bytes the caller already has."""
     return hashlib.blake2b(encoded, digest_size=16).hexdigest()

@@ -31,7 +31,7 @@ from openconnector.audit.snapshot import snapshot
 from openconnector.audit.tables import audit_head
 from openconnector.audit.verify import ChainWalker, VerifyResult
 from openconnector.jsonutil import canonical, loads
-from openconnector.registers.bulk import BulkInsert
+from openconnector.registers.bulk import BulkInsert, param_mark
 from openconnector.timeutil import iso, now_iso
 
 log = logging.getLogger("openconnector.audit")
@@ -114,7 +114,7 @@ class AuditTrail:
         count = sum(len(entries) for _, entries in spans)
         # Driver SQL for the head too: the two Core UPDATEs rebuilt their cache keys on every batch
         # (280 µs together, against 40 µs): it adds up on the small batches queues deliver.
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        mark = param_mark(conn)
         head = conn.exec_driver_sql(
             f"UPDATE audit_head SET seq = seq + {mark} WHERE id = 1 RETURNING seq, hash, chain_id", (count,)
         ).first()
@@ -146,7 +146,6 @@ class AuditTrail:
                 (seq, first, header.decode("utf-8"), header_hash, prev, at, cp.key_id, cp.signature)
             )
             checkpoints.append(cp)
-        # Plain driver SQL: SQLAlchemy's per-row parameter processing costs more than the rows.
         _insert_entries(conn, rows)
         conn.exec_driver_sql(
             "INSERT INTO audit_checkpoints (seq, first_seq, header, header_hash, hash, created_at, key_id, "

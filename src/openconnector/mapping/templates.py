@@ -396,16 +396,14 @@ def _fast_interpolation(env: Any, parts: list[str | Path], slow: Evaluator) -> E
 
     def evaluate(record: Record, meta_: Any) -> Any:
         try:
-            if simple and keeps_text:
-                return "".join(
-                    [
-                        text if name is None else v if type(v := record[name]) is str else str(finalize(v))
-                        for text, name in names
-                    ]
-                )
             if simple:
                 return "".join(
-                    [text if name is None else str(finalize(record[name])) for text, name in names]
+                    [
+                        text
+                        if name is None
+                        else (v if type(v := record[name]) is str and keeps_text else str(finalize(v)))
+                        for text, name in names
+                    ]
                 )
             return "".join(
                 [text if path is None else str(finalize(_resolve(record, path))) for text, path in steps]

@@ -17,6 +17,12 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+
+def param_mark(conn: Connection) -> str:
+    """The placeholder driver SQL uses on ``conn``: ``?`` (SQLite) or ``%s`` (psycopg)."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
 GROUP_ROWS = 250  # rows per multi-row statement: measured flat from 250 to 1,000, slower below 100
 
 
@@ -39,7 +45,7 @@ class BulkInsert:
     def __call__(self, conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        mark = param_mark(conn)
         single = self._single.get(mark) or self._single.setdefault(mark, self.statement(mark))
         if conn.dialect.name != "sqlite" or len(rows) < 2:
             conn.exec_driver_sql(single, list(rows))
