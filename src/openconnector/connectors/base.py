@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from openconnector.connectors.auth import Auth, NoAuth
+from openconnector.connectors.memory import Memory
 
 
 class StrictModel(BaseModel):
@@ -106,9 +107,12 @@ class ReadContext:
     reason that is not an exception (``max_pages`` reached); the engine then never deletes.
     ``new_cursor`` — a connector that tracks its own high-water mark sets it; otherwise the engine
     uses the maximum of ``read.incremental.cursor`` over the records it saw.
-    ``state`` — connector-private JSON state for this pipeline (e.g. fingerprints of files already
-    processed). The engine loads it before the read and saves it after every committed batch, so an
-    ``ack`` callback that updates it is persisted together with that batch's outcome.
+    ``state`` — connector-private JSON state for this pipeline, a few values. The engine loads it
+    before the read and saves it, when it changed, with every committed batch (and at the end of the
+    run): a change made before a batch is yielded is persisted together with that batch's outcome.
+    ``memory`` — connector-private keyed memory that grows with the source (the files an
+    ``after: keep`` drop processed): saved the same way, but only the keys that changed
+    (:mod:`openconnector.connectors.memory`).
 
     Queues (connectors whose ``modes`` include ``"consume"``): with ``follow`` false (a ``run``) the
     connector reads what is available when the read starts and returns; with ``follow`` true (the
@@ -123,6 +127,7 @@ class ReadContext:
     reason: str | None = None
     new_cursor: Any = None
     state: dict[str, Any] = field(default_factory=dict)
+    memory: Memory = field(default_factory=Memory)
     warnings: list[str] = field(default_factory=list)
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("openconnector.connector"))
     follow: bool = False

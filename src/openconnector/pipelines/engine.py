@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 from openconnector.audit import AuditTrail
 from openconnector.audit.changes import batch_entries, deletion_hook
 from openconnector.connectors.base import Batch, ConnectorError, ReadBase, ReadContext
+from openconnector.connectors.memory import Memory, MemoryChanges
 from openconnector.ids import uuid7
-from openconnector.jsonutil import split_path
+from openconnector.jsonutil import dumps_str, split_path
 from openconnector.pipelines.given import GivenRecords
 from openconnector.pipelines.process import (
     BatchOutcome,
@@ -33,7 +34,8 @@ from openconnector.pipelines.process import (
     identity,
     process_batch,
 )
-from openconnector.registers.batch import BatchWriter
+from openconnector.registers.batch import BatchWrite, BatchWriter
+from openconnector.registers.memory import load_memory
 from openconnector.registers.runlog import PipelineBusy, RunLog, empty_counts
 from openconnector.registers.store import Store
 from openconnector.timeutil import now_iso
@@ -155,6 +157,7 @@ class PipelineRun:
         self.on_batch: list[Callable[[Batch, BatchOutcome], None]] = []
         self.result = RunResult(run_id or uuid7(), pipeline, trigger, dry_run=dry_run)
         self._last_extend = time.monotonic()
+        self._state_saved = ""  # the connector state as last stored (JSON text)
 
     async def execute(self) -> RunResult:
         r = self.result
@@ -215,11 +218,13 @@ class PipelineRun:
         cursor = None
         if read.incremental and not self.full:
             cursor = state.cursor if state.cursor is not None else read.incremental.start
+        self._state_saved = dumps_str(state.connector_state)
         ctx = ReadContext(
             pipeline=self.pipeline,
             cursor=cursor,
             full=self.full,
             state=dict(state.connector_state),
+            memory=Memory(load_memory(self.store.engine, self.pipeline)),
             log=logging.getLogger(f"openconnector.run.{self.pipeline}"),
         )
         source_name = cfg.source
@@ -289,6 +294,7 @@ class PipelineRun:
         if complete and cfg.on_missing == "delete" and not self.dry_run and read_everything:
             await asyncio.to_thread(self._delete_missing, writer)
         if not self.dry_run:
+            await asyncio.to_thread(self._save_connector, writer, ctx)
             new_cursor = ctx.new_cursor if ctx.new_cursor is not None else max_cursor
             if complete and read.incremental and new_cursor is not None:
                 self.runlog.save_state(self.pipeline, cursor=new_cursor, last_read=r.counts["read"])
@@ -300,7 +306,7 @@ class PipelineRun:
         known = [o for o in origins if o is not None]
         contracts = writer.load_contracts(known) if known else {}
         outcome = process_batch(plan, batch, contracts, set(), origins)
-        outcome.write.connector_state = dict(ctx.state) if ctx.state else None
+        memory = self._connector_changes(ctx, outcome.write)
         for hook in self.on_batch:
             hook(batch, outcome)
         if not self.dry_run:
@@ -309,13 +315,44 @@ class PipelineRun:
             try:
                 writer.commit(outcome.write)
             except Exception as exc:
+                ctx.memory.give_back(memory)
                 raise ConnectorError(
                     f"could not write batch{f' ({batch.where})' if batch.where else ''} "
                     f"to the store: {type(exc).__name__}: {exc}"
                 ) from exc
             self.audit.after_commit()
+            if outcome.write.connector_state is not None:
+                self._state_saved = outcome.write.connector_state
         self._account(outcome)
         return outcome
+
+    def _connector_changes(self, ctx: ReadContext, w: BatchWrite) -> MemoryChanges:
+        """What the connector changed in its state and memory goes with the batch being committed:
+        the state document only when it differs from what is stored, the memory key by key."""
+        encoded = dumps_str(ctx.state)
+        if encoded != self._state_saved:
+            w.connector_state = encoded
+        changes = ctx.memory.take_changes()
+        w.memory_set, w.memory_removed = changes.values, changes.removed
+        return changes
+
+    def _save_connector(self, writer: BatchWriter, ctx: ReadContext) -> None:
+        """Changes made after the last batch (files found gone, touched files whose content hash
+        matched, a state migrated on read) are stored at the end of the run, whatever its status."""
+        w = BatchWrite()
+        memory = self._connector_changes(ctx, w)
+        if w.connector_state is None and not memory:
+            return
+        try:
+            writer.commit(w)
+        except Exception as exc:
+            ctx.memory.give_back(memory)
+            self.result.warnings.append(
+                f"could not save what the connector remembers: {type(exc).__name__}: {exc}"
+            )
+            return
+        if w.connector_state is not None:
+            self._state_saved = w.connector_state
 
     def _audit(self, plan: RunPlan, outcome: BatchOutcome) -> None:
         """Audit entries for the batch's changes, appended inside the batch's transaction."""

@@ -2,7 +2,7 @@
 
 The engine decides each record's outcome (:mod:`openconnector.pipelines.process`); this module
 loads the contracts a batch needs in one query and writes the batch's outcome — objects (their
-superseded versions archived), contracts, run log, quarantine, connector state — atomically.
+superseded versions archived), contracts, run log, quarantine, connector state and memory — atomically.
 It talks to the DBAPI cursor with plain SQL and tuples: SQLAlchemy's per-row parameter
 processing cost 5x the database's own work here.
 """
@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from openconnector import jsonutil
 from openconnector.registers import tables as t
 from openconnector.registers.bulk import BulkInsert
+from openconnector.registers.memory import write_memory
 
 _IN_CHUNK = 900  # stays under SQLite's bound-parameter limit on old builds
 
@@ -51,7 +52,11 @@ class BatchWrite:
     #: per-record run log entries: [origin_id, outcome, object_id, error]
     log: list[list[Any]] = field(default_factory=list)
     quarantine: list[dict[str, Any]] = field(default_factory=list)
-    connector_state: dict[str, Any] | None = None
+    #: the connector's state document (JSON text), when it changed since it was last saved
+    connector_state: str | None = None
+    #: connector memory keys set (with their values) and removed since the last batch
+    memory_set: dict[str, Any] = field(default_factory=dict)
+    memory_removed: set[str] = field(default_factory=set)
     #: hooks that write more rows in the same transaction (audit entries)
     extra: list[Callable[[Connection], None]] = field(default_factory=list)
 
@@ -164,8 +169,10 @@ class BatchWriter:
             conn.execute(
                 update(t.pipeline_state)
                 .where(t.pipeline_state.c.pipeline == pipeline)
-                .values(connector_state=jsonutil.dumps_str(w.connector_state))
+                .values(connector_state=w.connector_state)
             )
+        if w.memory_set or w.memory_removed:
+            write_memory(conn, pipeline, w.memory_set, w.memory_removed)
         for hook in w.extra:
             hook(conn)
 

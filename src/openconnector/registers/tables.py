@@ -166,6 +166,17 @@ pipeline_state = Table(
     Column("updated_at", String(32), nullable=False),
 )
 
+connector_memory = Table(
+    # What a pipeline's connector remembers, one row per key (migration 0004): the files an
+    # ``after: keep`` drop has processed. See openconnector.connectors.memory.
+    "connector_memory",
+    metadata,
+    Column("pipeline", String(200), primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", String(32), nullable=False),
+)
+
 
 # -- service (migration 0002): API tokens, webhook attempts, schedule slots ------------------------
 

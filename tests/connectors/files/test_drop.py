@@ -85,33 +85,33 @@ async def test_keep_remembers_files_and_reads_changed_ones_again(files: FilesCon
     ctx = ReadContext(pipeline="t")
     out, ctx = await drain(files, read, ctx)
     assert len(out.records) == 4 and ctx.complete
-    assert set(ctx.state["files"]) == {"a.csv", "b.csv"}
-    entry = ctx.state["files"]["a.csv"]
+    assert set(ctx.memory) == {"a.csv", "b.csv"}
+    entry = ctx.memory["a.csv"]
     assert entry["size"] == (drop / "a.csv").stat().st_size and len(entry["sha256"]) == 64
 
     # unchanged: skipped, and the read says it is not the folder's whole content
-    out, ctx = await drain(files, read, ReadContext(pipeline="t", state=ctx.state))
+    out, ctx = await drain(files, read, ReadContext(pipeline="t", memory=ctx.memory))
     assert out.records == []
     assert not ctx.complete and "2 file(s) already processed" in (ctx.reason or "")
 
     # touched but identical: the hash says "same", no records
     _touch(drop / "a.csv", 2_000_000)
-    out, ctx = await drain(files, read, ReadContext(pipeline="t", state=ctx.state))
+    out, ctx = await drain(files, read, ReadContext(pipeline="t", memory=ctx.memory))
     assert out.records == []
-    assert ctx.state["files"]["a.csv"]["mtime"] == 2_000_000
+    assert ctx.memory["a.csv"]["mtime"] == 2_000_000
 
     # changed with the same size, and changed with another size: both read again
     (drop / "a.csv").write_text(csv_text(2).replace("name 1", "name 9"))
     _touch(drop / "a.csv", 3_000_000)
     (drop / "b.csv").write_text(csv_text(3, start=10))
-    out, ctx = await drain(files, read, ReadContext(pipeline="t", state=ctx.state))
+    out, ctx = await drain(files, read, ReadContext(pipeline="t", memory=ctx.memory))
     assert sorted(out.ids()) == ["1", "10", "11", "12", "2"]
 
     # --full reads everything; a file that is gone is forgotten
     (drop / "b.csv").unlink()
-    out, ctx = await drain(files, read, ReadContext(pipeline="t", state=ctx.state, full=True))
+    out, ctx = await drain(files, read, ReadContext(pipeline="t", memory=ctx.memory, full=True))
     assert out.ids() == ["1", "2"] and ctx.complete
-    assert set(ctx.state["files"]) == {"a.csv"}
+    assert set(ctx.memory) == {"a.csv"}
 
 
 async def test_keep_state_is_set_with_the_last_batch_and_undone_by_nack(
@@ -120,11 +120,26 @@ async def test_keep_state_is_set_with_the_last_batch_and_undone_by_nack(
     (drop / "a.csv").write_text(csv_text(2))
     ctx = ReadContext(pipeline="t")
     async for batch in files.read(make_read(files, path="*.csv", after="keep"), ctx):
-        # the engine snapshots ctx.state when it commits this batch: the file must be in it already
-        assert "a.csv" in ctx.state["files"]
+        # the engine takes the memory's changes when it commits this batch: the file must be in them
+        assert set(ctx.memory.take_changes().values) == {"a.csv"}
         assert batch.nack is not None
         await batch.nack(RuntimeError("commit failed"))
-        assert "a.csv" not in ctx.state["files"]
+        assert "a.csv" not in ctx.memory
+        assert ctx.memory.take_changes().removed == {"a.csv"}
+
+
+async def test_keep_memory_from_an_older_store_moves_out_of_the_state_document(
+    files: FilesConnector, drop: Path
+) -> None:
+    (drop / "a.csv").write_text(csv_text(2))
+    (drop / "b.csv").write_text(csv_text(1, start=5))
+    info = (drop / "a.csv").stat()
+    entry = {"size": info.st_size, "mtime": info.st_mtime, "sha256": "0" * 64}
+    ctx = ReadContext(pipeline="t", state={"files": {"a.csv": entry}, "other": 1})
+    out, ctx = await drain(files, make_read(files, path="*.csv", after="keep"), ctx)
+    assert out.ids() == ["5"]  # a.csv was known to the old memory
+    assert ctx.state == {"other": 1} and set(ctx.memory) == {"a.csv", "b.csv"}
+    assert ctx.memory["a.csv"] == entry
 
 
 async def test_incomplete_files_are_never_read(files: FilesConnector, drop: Path) -> None:
@@ -202,10 +217,10 @@ async def test_a_failed_file_with_keep_stays_and_is_tried_again(files: FilesConn
     read = make_read(files, path="*.json", after="keep")
     _, ctx = await drain(files, read)
     assert not ctx.complete and "stays where it is" in (ctx.reason or "")
-    assert ctx.state["files"] == {}
+    assert dict(ctx.memory) == {}
     assert (drop / "a.json").exists() and not (drop / "failed").exists()
     (drop / "a.json").write_text('[{"id": 1}]')
-    out, ctx = await drain(files, read, ReadContext(pipeline="t", state=ctx.state))
+    out, ctx = await drain(files, read, ReadContext(pipeline="t", memory=ctx.memory))
     assert out.ids() == [1] and ctx.complete
 
 

@@ -45,8 +45,8 @@ async def test_folder_in_the_location_delete_and_keep(ftp_server: FtpServer, ftp
         read = make_read(ftp, path="*.csv", after="keep")
         out, ctx = await drain(ftp, read)
         assert out.ids() == ["1", "2"]
-        assert ctx.state["files"]["a.csv"]["mtime"] > 0  # from MLSD
-        out, ctx = await drain(ftp, read, ReadContext(pipeline="t", state=ctx.state))
+        assert ctx.memory["a.csv"]["mtime"] > 0  # from MLSD
+        out, ctx = await drain(ftp, read, ReadContext(pipeline="t", memory=ctx.memory))
         assert out.records == [] and not ctx.complete
         out, _ = await drain(ftp, make_read(ftp, path="*.csv", after="delete"))
         assert out.ids() == ["1", "2"]

@@ -128,8 +128,8 @@ async def test_xlsx_keep_and_a_file_disappearing(sftp_server: SftpServer, sftp_r
                 await batch.ack()
         assert records == [{"id": 1, "when": 2.5}]
         assert any("b.csv disappeared between listing and reading" in w for w in ctx.warnings)
-        assert set(ctx.state["files"]) == {"a.xlsx"}
-        out, ctx = await drain(sftp, read, ReadContext(pipeline="t", state=ctx.state))
+        assert set(ctx.memory) == {"a.xlsx"}
+        out, ctx = await drain(sftp, read, ReadContext(pipeline="t", memory=ctx.memory))
         assert out.records == []
     assert (sftp_root / "a.xlsx").exists()
 

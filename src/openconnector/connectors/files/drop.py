@@ -253,9 +253,10 @@ class FileDrop:
             digest = await asyncio.to_thread(_hash_all, opened)
         finally:
             await opened.aclose()
-        seen = remembered(self.ctx).get(info.path)
+        memory = remembered(self.ctx)
+        seen = memory.get(info.path)
         if seen and seen.get("sha256") == digest:
-            seen["mtime"] = info.mtime  # saved with the next committed batch
+            memory[info.path] = {**seen, "mtime": info.mtime}  # saved with the next commit
             return True
         return False
 
@@ -277,13 +278,14 @@ class FileDrop:
             memory[info.path] = entry
 
             async def remember() -> None:
-                remembered(self.ctx)[info.path] = entry
+                if memory.get(info.path) is not entry:  # set above; only a nack in between undoes it
+                    memory[info.path] = entry
 
             async def forget(exc: BaseException) -> None:
                 if before is None:
-                    remembered(self.ctx).pop(info.path, None)
+                    memory.pop(info.path, None)
                 else:
-                    remembered(self.ctx)[info.path] = before
+                    memory[info.path] = before
 
             action, nack, what = remember, forget, "remembering it"
         return Batch(

@@ -7,11 +7,11 @@ import asyncio
 import posixpath
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any
 
 from openconnector.connectors.base import ConnectorError, ReadContext
 from openconnector.connectors.files.config import FileRead
 from openconnector.connectors.files.fs import DirEntry, FileInfo, FileSystem, join
+from openconnector.connectors.memory import Memory
 
 _MAGIC = set("*?[")
 
@@ -99,12 +99,18 @@ class Selection:
     more: int  # left for the next run by max_files
 
 
-def remembered(ctx: ReadContext) -> dict[str, Any]:
-    """``after: keep``'s memory: path → ``{"size", "mtime", "sha256"}`` of each processed file."""
-    files = ctx.state.get("files")
-    if not isinstance(files, dict):
-        files = ctx.state["files"] = {}
-    return files
+def remembered(ctx: ReadContext) -> Memory:
+    """``after: keep``'s memory: path → ``{"size", "mtime", "sha256"}`` of each processed file.
+
+    Stores made before migration 0004 kept it in the state document (``state["files"]``); it moves
+    into the keyed memory here, and the engine stores both changes with the run's next commit.
+    """
+    legacy = ctx.state.pop("files", None)
+    if isinstance(legacy, dict):
+        for path, entry in legacy.items():
+            if path not in ctx.memory:
+                ctx.memory[path] = entry
+    return ctx.memory
 
 
 async def select(fs: FileSystem, read: FileRead, ctx: ReadContext) -> Selection:

@@ -269,9 +269,7 @@ class Session:
         assert self.connection is not None
         async with self._publish_lock:
             if self._publish is None or self._publish.is_closed:
-                self._publish = await self.connection.channel(
-                    publisher_confirms=True, on_return_raises=True
-                )
+                self._publish = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
             return self._publish
 
     async def publish(self, exchange: str, routing_key: str, message: aio_pika.Message) -> None:
