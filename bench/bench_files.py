@@ -8,10 +8,13 @@ an empty register:
 
   (local) a ``files`` source folder → mapping (5 fields, one template) → JSON Schema → SQLite;
   (sftp)  the same file served by an asyncssh SFTP server in its own process; the source pins the
-          server's host key by its SHA-256 fingerprint (an unknown key is refused).
+          server's host key by its SHA-256 fingerprint (an unknown key is refused);
+  (many)  ``--files`` small files of 10 rows (the first rows of the CSV) in a local folder with
+          ``after: keep``: what each processed file costs as the pipeline's memory of files grows.
 
     .venv/bin/python bench/bench_files.py                       # 1,000,000 rows, both scenarios
     .venv/bin/python bench/bench_files.py --rows 200000 --scenarios local
+    .venv/bin/python bench/bench_files.py --scenarios many --files 6000
 """
 
 from __future__ import annotations
@@ -185,6 +188,17 @@ def start_sftp(root: Path, port: int, env: dict[str, str]) -> tuple[subprocess.P
     return proc, line
 
 
+def many_files(data: Path, folder: Path, files: int, rows_per_file: int = 10) -> None:
+    """``files`` CSV files cut from the first rows of ``data``, oldest first in name order."""
+    folder.mkdir()
+    with open(data, encoding="utf-8") as fh:
+        header = fh.readline()
+        for i in range(files):
+            path = folder / f"part-{i:06d}.csv"
+            path.write_text(header + "".join(fh.readline() for _ in range(rows_per_file)))
+            os.utime(path, (1_700_000_000 + i, 1_700_000_000 + i))
+
+
 def run_scenario(work: Path, env: dict[str, str] | None = None) -> tuple[dict[str, object], float]:
     db = work / ".openconnector"
     if db.exists():
@@ -203,11 +217,14 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--scenarios", default="local,sftp", help="comma-separated: local, sftp")
     ap.add_argument("--repeat", type=int, default=1, help="runs per scenario (each is reported)")
+    ap.add_argument("--files", type=int, default=6000, help="files in the 'many' scenario")
     ap.add_argument("--out", type=Path, default=RESULTS / "files.json")
     args = ap.parse_args()
 
     data = csv_file(args.rows)
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    if args.files * 10 > args.rows and "many" in scenarios:
+        raise SystemExit("--files needs 10 rows each from the CSV: raise --rows")
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="oc-bench-files-") as tmp:
         work = Path(tmp)
@@ -223,8 +240,15 @@ def main() -> None:
             server: subprocess.Popen[str] | None = None
             env: dict[str, str] = {}
             try:
+                label = f"({scenario}) {data.stat().st_size / 1e6:.0f} MB CSV → SQLite"
                 if scenario == "local":
                     source = LOCAL_SOURCE.format(folder=drop)
+                elif scenario == "many":
+                    many = work / "many"
+                    if not many.exists():
+                        many_files(data, many, args.files)
+                    source = LOCAL_SOURCE.format(folder=many)
+                    label = f"(many) {args.files:,} files of 10 rows, after: keep → SQLite"
                 elif scenario == "sftp":
                     env = {"BENCH_SFTP_PASSWORD": PASSWORD}
                     port = free_port()
@@ -239,12 +263,17 @@ def main() -> None:
                     c = run["counts"]
                     rows.append(
                         {
-                            "scenario": f"({scenario}) {data.stat().st_size / 1e6:.0f} MB CSV → SQLite",
+                            "scenario": label,
                             "records": c["read"],
                             "seconds": run["duration_s"],
                             "records_per_s": c["read"] / run["duration_s"],
                             "peak_mb": peak,
-                            "note": f"created {c['created']} quarantined {c['quarantined']}",
+                            "note": f"created {c['created']} quarantined {c['quarantined']}"
+                            + (
+                                f", {run['duration_s'] * 1000 / args.files:.2f} ms per file"
+                                if scenario == "many"
+                                else ""
+                            ),
                         }
                     )
                     print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
