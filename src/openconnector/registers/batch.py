@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from openconnector import jsonutil
 from openconnector.registers import tables as t
 from openconnector.registers.bulk import BulkInsert
+from openconnector.registers.checkpoint import checkpointer_for
 from openconnector.registers.memory import write_memory
 
 _IN_CHUNK = 900  # stays under SQLite's bound-parameter limit on old builds
@@ -123,6 +124,7 @@ class BatchWriter:
         self.run_id = run_id
         self.sql = _SQL(engine.dialect.name)
         self._seq = 0
+        self._checkpointer = checkpointer_for(engine)
 
     def load_contracts(self, origin_ids: Sequence[str]) -> dict[str, ContractRow]:
         out: dict[str, ContractRow] = {}
@@ -143,6 +145,8 @@ class BatchWriter:
     def commit(self, w: BatchWrite) -> None:
         with self.engine.begin() as conn:
             self.write(conn, w)
+        if self._checkpointer is not None:
+            self._checkpointer.poke()
 
     def write(self, conn: Connection, w: BatchWrite) -> None:
         sql, run_id, pipeline = self.sql, self.run_id, self.pipeline

@@ -48,7 +48,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA cache_size=-8192")
     cur.execute("PRAGMA temp_store=MEMORY")
-    # In pages: the WAL is checkpointed at 32 MiB whatever the page size (2,048 x 16 KiB).
+    # In pages: the WAL is checkpointed at 32 MiB whatever the page size (2,048 x 16 KiB). Batch
+    # writers have a background thread checkpoint soon after each commit (registers/checkpoint.py);
+    # this bound is what a connection does itself when that thread falls behind.
     cur.execute(f"PRAGMA wal_autocheckpoint={32 * 1024 * 1024 // _page_size(cur)}")
     cur.close()
 

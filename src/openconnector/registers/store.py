@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection
 from openconnector import jsonutil
 from openconnector.ids import uuid7
 from openconnector.registers import tables as t
+from openconnector.registers.checkpoint import stop_checkpointer
 from openconnector.registers.db import make_engine
 from openconnector.registers.migrate import migrate
 from openconnector.registers.validation import CompiledSchema, SchemaError
@@ -94,6 +95,7 @@ class Store:
         self._compiled: dict[tuple[str, str], CompiledSchema] = {}
 
     def dispose(self) -> None:
+        stop_checkpointer(self.engine)
         self.engine.dispose()
 
     # -- registers and schemas -------------------------------------------------------------------
