@@ -308,3 +308,19 @@ def test_incremental_read_never_deletes_what_it_did_not_reread(tmp_path: Path, s
     MemoryConnector.DATA["people"] = [dict(p, updated="2026-03-01") for p in people(5)[:4]]
     r = run(project, store, full=True)
     assert r.counts["deleted"] == 1 and store.count_objects("crm", "person") == 4
+
+
+def test_a_record_quarantined_on_a_full_read_is_not_missing(tmp_path: Path, store: Store) -> None:
+    """The source still has it: a record that fails mapping or validation, or a filter, this time
+    keeps its object (the last good version) instead of being deleted as missing."""
+    project = make_project(tmp_path, pipeline_extra="on_missing: delete\n")
+    prepare(store, project)
+    MemoryConnector.DATA["people"] = people(5)
+    run(project, store)
+    data = people(5)
+    data[1]["age"] = "-4"  # fails the schema (minimum 0)
+    data[3]["age"] = "not a number"  # fails the mapping's cast
+    MemoryConnector.DATA["people"] = data
+    r = run(project, store)
+    assert r.status == "ok" and r.counts["quarantined"] == 2 and r.counts["unchanged"] == 3
+    assert r.counts["deleted"] == 0 and store.count_objects("crm", "person") == 5

@@ -144,8 +144,19 @@ def process_batch(
     origin_of = plan.origin_id
     cursor_path = plan.cursor_path
 
-    def quarantine(origin: str | None, raw: Any, meta: Any, stage: str, errors: list[dict[str, Any]]) -> None:
+    def quarantine(
+        origin: str | None,
+        raw: Any,
+        meta: Any,
+        stage: str,
+        errors: list[dict[str, Any]],
+        *,
+        seen: bool = True,
+    ) -> None:
         counts["quarantined"] += 1
+        if seen and origin is not None:
+            # The source still has this record: its object (last good version) is not missing.
+            w.touched.append(origin)
         w.quarantine.append(
             {
                 "id": uuid7(),
@@ -206,6 +217,7 @@ def process_batch(
                 meta,
                 "read",
                 [{"path": origin_of.label, "message": f"origin id longer than {MAX_ORIGIN_ID} characters"}],
+                seen=False,
             )
             continue
         if cursor_path is not None:
