@@ -324,3 +324,27 @@ def test_a_record_quarantined_on_a_full_read_is_not_missing(tmp_path: Path, stor
     r = run(project, store)
     assert r.status == "ok" and r.counts["quarantined"] == 2 and r.counts["unchanged"] == 3
     assert r.counts["deleted"] == 0 and store.count_objects("crm", "person") == 5
+
+
+def _contract_rows(store: Store) -> list[tuple[Any, ...]]:
+    with store.engine.connect() as conn:
+        return [tuple(r) for r in conn.exec_driver_sql("SELECT * FROM contracts ORDER BY origin_id")]
+
+
+def test_an_unchanged_rerun_changes_no_contract_unless_it_may_delete(tmp_path: Path, store: Store) -> None:
+    """Hard rule 7: the same data twice changes nothing. Only a run that may delete marks what it
+    saw (``last_run_id``), since that is how it finds what is missing."""
+    project = make_project(tmp_path)
+    prepare(store, project)
+    MemoryConnector.DATA["people"] = people(7)
+    first = run(project, store)
+    before = _contract_rows(store)
+    r = run(project, store)
+    assert r.counts["unchanged"] == 7 and _contract_rows(store) == before
+
+    deleting = make_project(tmp_path, pipeline_extra="on_missing: delete\n")
+    r = run(deleting, store)
+    assert r.counts["unchanged"] == 7
+    with store.engine.connect() as conn:
+        seen = {row[0] for row in conn.exec_driver_sql("SELECT DISTINCT last_run_id FROM contracts")}
+    assert seen == {r.id} and first.id != r.id

@@ -229,6 +229,11 @@ class PipelineRun:
         )
         source_name = cfg.source
         connector_cls = self.project.connector_for(self.pipeline)
+        # Records handed in (webhook, replay) are never the whole source: no deletes, no cursor move.
+        # Queues deliver what is waiting, never the whole set: a queue read is never complete either.
+        streams = "consume" in getattr(connector_cls, "modes", ())
+        can_delete = cfg.on_missing == "delete" and cursor is None and self.given is None and not streams
+        plan.mark_seen = can_delete and not self.dry_run
         writer = BatchWriter(self.store.engine, self.pipeline, r.id)
         processed_batches = 0
         max_cursor: Any = None
@@ -262,9 +267,6 @@ class PipelineRun:
             log.exception("read of %s failed", self.pipeline)
         r.warnings.extend(w for w in ctx.warnings if w not in r.warnings)
 
-        # Records handed in (webhook, replay) are never the whole source: no deletes, no cursor move.
-        # Queues deliver what is waiting, never the whole set: a queue read is never complete either.
-        streams = "consume" in getattr(connector_cls, "modes", ())
         complete = ctx.complete and not read_failed and self.given is None and not streams
         if read_failed:
             r.status = "partial" if processed_batches else "failed"
@@ -291,7 +293,7 @@ class PipelineRun:
                 "on_missing: delete applies to full reads only (first run or --full); "
                 "this incremental run deleted nothing"
             )
-        if complete and cfg.on_missing == "delete" and not self.dry_run and read_everything:
+        if complete and plan.mark_seen:  # on_missing: delete, a full read, not a dry run
             await asyncio.to_thread(self._delete_missing, writer)
         if not self.dry_run:
             await asyncio.to_thread(self._save_connector, writer, ctx)

@@ -84,6 +84,10 @@ class RunPlan:
     cursor_path: list[str] | None
     full: bool
     actor: str
+    #: move the contracts of records seen unchanged, filtered or quarantined to this run
+    #: (``last_run_id``), which is how a full read that deletes finds what is missing. Off when the
+    #: run cannot delete: an unchanged re-run then writes nothing but its run log (hard rule 7).
+    mark_seen: bool = True
 
 
 @dataclass
@@ -143,6 +147,7 @@ def process_batch(
     apply = plan.apply
     origin_of = plan.origin_id
     cursor_path = plan.cursor_path
+    mark_seen = plan.mark_seen
 
     def quarantine(
         origin: str | None,
@@ -154,7 +159,7 @@ def process_batch(
         seen: bool = True,
     ) -> None:
         counts["quarantined"] += 1
-        if seen and origin is not None:
+        if seen and mark_seen and origin is not None:
             # The source still has this record: its object (last good version) is not missing.
             w.touched.append(origin)
         w.quarantine.append(
@@ -236,7 +241,8 @@ def process_batch(
             and contract.schema_hash == schema_hash
         ):
             counts["unchanged"] += 1
-            w.touched.append(origin)
+            if mark_seen:
+                w.touched.append(origin)
             log.append([origin, "unchanged", contract.object_id, None])
             continue
         if plan.keep is not None:
@@ -248,7 +254,7 @@ def process_batch(
             if not keep:
                 counts["filtered"] += 1
                 log.append([origin, "filtered", None, None])
-                if contract is not None:
+                if contract is not None and mark_seen:
                     w.touched.append(origin)
                 continue
         try:
