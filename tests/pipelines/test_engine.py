@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from openconnector.audit import AuditTrail
 from openconnector.config import load_project
 from openconnector.pipelines import PipelineBusy, run_pipeline
 from openconnector.registers import RunLog, Store
@@ -348,3 +349,55 @@ def test_an_unchanged_rerun_changes_no_contract_unless_it_may_delete(tmp_path: P
     with store.engine.connect() as conn:
         seen = {row[0] for row in conn.exec_driver_sql("SELECT DISTINCT last_run_id FROM contracts")}
     assert seen == {r.id} and first.id != r.id
+
+
+def test_a_record_the_store_refuses_is_quarantined_and_the_rest_lands(tmp_path: Path, store: Store) -> None:
+    """PostgreSQL holds no NUL character: that one record is set aside (stage ``write``, counted
+    failed), every other record of its batch and of later batches lands, and the next run goes
+    past it again instead of stopping there for good. SQLite stores the character."""
+    project = make_project(tmp_path)
+    prepare(store, project)
+    data = people(8)
+    data[4]["last"] = "bad\x00name"
+    MemoryConnector.DATA["people"] = data
+    for _ in range(2):
+        r = run(project, store)
+        assert balanced(r.counts) and r.counts["read"] == 8
+        if store.dialect == "postgresql":
+            assert r.status == "ok" and r.counts["failed"] == 1 and r.counts["created"] in (7, 0)
+        else:
+            assert r.counts["failed"] == 0
+    if store.dialect == "sqlite":
+        assert store.count_objects("crm", "person") == 8
+        return
+    assert store.count_objects("crm", "person") == 7
+    q = RunLog(store.engine).quarantined(pipeline="people").results
+    assert len(q) == 2 and {e["stage"] for e in q} == {"write"}
+    entry = q[0]
+    assert entry["origin_id"] == "4" and entry["raw"]["last"] == "bad\\u0000name"
+    messages = " ".join(e["message"] for e in entry["errors"])
+    assert "the store refused this record" in messages and "NUL" in messages
+    assert "INSERT" not in messages  # the database's words, not the statement with other records
+    failed = RunLog(store.engine).records(r.id, outcome="failed").results
+    assert [e["origin_id"] for e in failed] == ["4"]
+
+
+def test_several_refused_records_in_one_batch_and_across_batches(tmp_path: Path, store: Store) -> None:
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite stores NUL characters")
+    project = make_project(tmp_path)
+    prepare(store, project)
+    data = people(20)
+    for i in (0, 1, 2, 7, 19):  # a whole first batch, one in the middle, the last record
+        data[i]["first"] = f"x\x00{i}"
+    MemoryConnector.DATA["people"] = data
+    r = run(project, store)
+    assert r.status == "ok" and balanced(r.counts), r.errors
+    assert r.counts["failed"] == 5 and r.counts["created"] == 15
+    names = {d["name"] for d in store.list_objects("crm", "person", limit=100).results}
+    assert names == {f"F{i} L{i}" for i in range(20) if i not in (0, 1, 2, 7, 19)}
+    failed = RunLog(store.engine).records(r.id, outcome="failed").results
+    assert sorted(int(e["origin_id"]) for e in failed) == [0, 1, 2, 7, 19]
+    # the halves that failed left nothing behind in the audit chain: it verifies, one entry per object
+    result = AuditTrail.for_engine(store.engine).verify()
+    assert result.ok and result.checked == 15, result.problems

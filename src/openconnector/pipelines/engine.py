@@ -33,6 +33,16 @@ from openconnector.pipelines.process import (
     cursor_max,
     identity,
     process_batch,
+    quarantine_row,
+)
+from openconnector.pipelines.refused import (
+    NUL_NOTE,
+    halves,
+    has_nul,
+    refused,
+    size,
+    store_message,
+    without_nul,
 )
 from openconnector.registers.batch import BatchWrite, BatchWriter
 from openconnector.registers.memory import load_memory
@@ -118,6 +128,14 @@ def compile_plan(
         actor=actor or f"pipeline:{pipeline}",
     )
     return plan, read
+
+
+class _Refused(Exception):
+    """A batch held data the store would not take; ``error`` is what the store said."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class PipelineRun:
@@ -304,10 +322,23 @@ class PipelineRun:
                 self.runlog.save_state(self.pipeline, last_read=r.counts["read"])
 
     def _process(self, plan: RunPlan, writer: BatchWriter, batch: Batch, ctx: ReadContext) -> BatchOutcome:
+        try:
+            return self._attempt(plan, writer, batch, ctx)
+        except _Refused as refusal:
+            return self._isolate(plan, writer, batch, ctx, refusal.error)
+
+    def _attempt(self, plan: RunPlan, writer: BatchWriter, batch: Batch, ctx: ReadContext) -> BatchOutcome:
+        """Process and write one batch in one transaction; :class:`_Refused` if it holds data the
+        store will not take (nothing of it is written then)."""
         origins = batch_origins(plan, batch)
         known = [o for o in origins if o is not None]
         contracts = writer.load_contracts(known) if known else {}
-        outcome = process_batch(plan, batch, contracts, set(), origins)
+        try:
+            outcome = process_batch(plan, batch, contracts, set(), origins)
+        except Exception as exc:
+            if refused(exc) and not self.dry_run:
+                raise _Refused(exc) from exc
+            raise
         memory = self._connector_changes(ctx, outcome.write)
         for hook in self.on_batch:
             hook(batch, outcome)
@@ -318,6 +349,9 @@ class PipelineRun:
                 writer.commit(outcome.write)
             except Exception as exc:
                 ctx.memory.give_back(memory)
+                self.audit.discard()
+                if refused(exc):
+                    raise _Refused(exc) from exc
                 raise ConnectorError(
                     f"could not write batch{f' ({batch.where})' if batch.where else ''} "
                     f"to the store: {type(exc).__name__}: {exc}"
@@ -326,6 +360,56 @@ class PipelineRun:
             if outcome.write.connector_state is not None:
                 self._state_saved = outcome.write.connector_state
         self._account(outcome)
+        return outcome
+
+    def _isolate(
+        self, plan: RunPlan, writer: BatchWriter, batch: Batch, ctx: ReadContext, error: BaseException
+    ) -> BatchOutcome:
+        """Write ``batch`` in halves until the records the store refuses stand alone; those are
+        quarantined as failed (:mod:`openconnector.pipelines.refused`)."""
+        if size(batch) == 1:
+            return self._reject(plan, writer, batch, error)
+        merged = BatchOutcome(write=BatchWrite(), counts={})
+        for part in halves(batch):
+            if not size(part):
+                continue
+            try:
+                outcome = self._attempt(plan, writer, part, ctx)
+            except _Refused as refusal:
+                outcome = self._isolate(plan, writer, part, ctx, refusal.error)
+            merged.max_cursor = cursor_max(merged.max_cursor, outcome.max_cursor)
+        return merged
+
+    def _reject(self, plan: RunPlan, writer: BatchWriter, one: Batch, error: BaseException) -> BatchOutcome:
+        if one.records:
+            record = one.records[0]
+            meta = one.meta[0] if one.meta is not None else None
+            origin = batch_origins(plan, one)[0]
+        else:
+            err = one.errors[0]
+            record, origin = err.raw, err.origin_id
+            meta = {"where": err.where} if err.where else None
+        message = f"the store refused this record: {store_message(error)}"
+        errors: list[dict[str, Any]] = [{"path": "", "message": message}]
+        if has_nul((record, meta, origin)):
+            record, meta, origin = without_nul(record), without_nul(meta), without_nul(origin)
+            errors.append({"path": "", "message": NUL_NOTE})
+        now = now_iso()
+        w = BatchWrite(
+            quarantine=[quarantine_row(plan, origin, record, meta, "write", errors, now)],
+            log=[[origin, "failed", None, message]],
+        )
+        try:
+            writer.commit(w)
+        except Exception as exc:
+            raise ConnectorError(
+                f"could not write{f' ({one.where})' if one.where else ''} to the store, nor quarantine "
+                f"the record it refused ({message}): {type(exc).__name__}: {exc}"
+            ) from exc
+        outcome = BatchOutcome(write=w, counts={"read": 1, "failed": 1})
+        outcome.sample_errors.append({"origin_id": origin, "stage": "write", "message": message})
+        self._account(outcome)
+        log.warning("%s: record %s quarantined: %s", self.pipeline, origin, message)
         return outcome
 
     def _connector_changes(self, ctx: ReadContext, w: BatchWrite) -> MemoryChanges:

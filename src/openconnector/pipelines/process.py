@@ -113,6 +113,32 @@ def cursor_max(current: Any, value: Any) -> Any:
         return value if str(value) > str(current) else current
 
 
+def quarantine_row(
+    plan: RunPlan,
+    origin: str | None,
+    raw: Any,
+    meta: Any,
+    stage: str,
+    errors: list[dict[str, Any]],
+    now: str,
+) -> dict[str, Any]:
+    """A quarantine entry: the record as received, where it stopped and every error, replayable."""
+    return {
+        "id": uuid7(),
+        "pipeline": plan.pipeline,
+        "run_id": plan.run_id,
+        "origin_id": origin,
+        "raw": dumps_str(raw),
+        "meta": dumps_str(meta) if meta is not None else None,
+        "errors": dumps_str(errors),
+        "stage": stage,
+        "mapping": plan.mapping_name,
+        "mapping_version": plan.mapping_version,
+        "created_at": now,
+        "status": "open",
+    }
+
+
 def batch_origins(plan: RunPlan, batch: Batch) -> list[str | None]:
     """Each record's origin id, in record order (None for a record that has none or is no object)."""
     origin_of, metas = plan.origin_id, batch.meta
@@ -162,22 +188,7 @@ def process_batch(
         if seen and mark_seen and origin is not None:
             # The source still has this record: its object (last good version) is not missing.
             w.touched.append(origin)
-        w.quarantine.append(
-            {
-                "id": uuid7(),
-                "pipeline": plan.pipeline,
-                "run_id": run_id,
-                "origin_id": origin,
-                "raw": dumps_str(raw),
-                "meta": dumps_str(meta) if meta is not None else None,
-                "errors": dumps_str(errors),
-                "stage": stage,
-                "mapping": plan.mapping_name,
-                "mapping_version": mapping_version,
-                "created_at": now,
-                "status": "open",
-            }
-        )
+        w.quarantine.append(quarantine_row(plan, origin, raw, meta, stage, errors, now))
         message = "; ".join((f"{e['path']}: " if e.get("path") else "") + e["message"] for e in errors)
         log.append([origin, "quarantined", None, message])
         if len(out.sample_errors) < 20:
