@@ -401,3 +401,16 @@ def test_several_refused_records_in_one_batch_and_across_batches(tmp_path: Path,
     # the halves that failed left nothing behind in the audit chain: it verifies, one entry per object
     result = AuditTrail.for_engine(store.engine).verify()
     assert result.ok and result.checked == 15, result.problems
+
+
+def test_a_record_that_is_not_even_json_is_kept_as_text(tmp_path: Path, store: Store) -> None:
+    project = make_project(tmp_path)
+    prepare(store, project)
+    data = people(4)
+    data[2]["big"] = 2**70  # a Python source can hand over what JSON encoders refuse
+    MemoryConnector.DATA["people"] = data
+    r = run(project, store)
+    assert r.status == "ok" and r.counts["failed"] == 1 and r.counts["created"] == 3 and balanced(r.counts)
+    q = RunLog(store.engine).quarantined(pipeline="people").results[0]
+    assert q["stage"] == "write" and str(2**70) in q["raw"]
+    assert any("kept as text" in e["message"] for e in q["errors"])

@@ -395,10 +395,12 @@ class PipelineRun:
             record, meta, origin = without_nul(record), without_nul(meta), without_nul(origin)
             errors.append({"path": "", "message": NUL_NOTE})
         now = now_iso()
-        w = BatchWrite(
-            quarantine=[quarantine_row(plan, origin, record, meta, "write", errors, now)],
-            log=[[origin, "failed", None, message]],
-        )
+        try:
+            row = quarantine_row(plan, origin, record, meta, "write", errors, now)
+        except (TypeError, ValueError):  # not even JSON (an integer beyond 64 bits): kept as text
+            errors.append({"path": "", "message": "the record is kept as text: it cannot be encoded as JSON"})
+            row = quarantine_row(plan, origin, repr(record), repr(meta), "write", errors, now)
+        w = BatchWrite(quarantine=[row], log=[[origin, "failed", None, message]])
         try:
             writer.commit(w)
         except Exception as exc:

@@ -22,12 +22,11 @@ from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from openconnector.connectors.base import Batch
-from openconnector.jsonutil import loads
 from openconnector.pipelines.engine import PipelineRun
 from openconnector.pipelines.process import BatchOutcome
 from openconnector.registers import tables as t
 from openconnector.registers.runlog import PipelineBusy, RunLog
-from openconnector.registers.store import Store
+from openconnector.registers.store import Store, decode
 
 if TYPE_CHECKING:
     from openconnector.config import Project
@@ -91,12 +90,7 @@ def select_quarantined(
     with store.engine.connect() as conn:
         rows = conn.execute(stmt).all()
     needle = error.lower() if error else None
-    # PostgreSQL hands JSONB back parsed (a JSON string arrives as str); SQLite hands back the text.
-    parsed = store.engine.dialect.name == "postgresql"
-
-    def value(v: Any) -> Any:
-        return v if parsed or v is None else loads(v)
-
+    value = decode  # JSON columns arrive as text on both backends (registers/db.py)
     out = []
     for r in rows:
         errors = value(r.errors) or []

@@ -61,7 +61,21 @@ def make_engine(url: str | None = None, base_dir: Path | None = None) -> Engine:
         engine = create_engine(resolved, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(resolved, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(resolved, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    if engine.dialect.driver == "psycopg":
+        event.listen(engine, "connect", _postgresql_json_as_text)
+    return engine
+
+
+def _postgresql_json_as_text(dbapi_conn: Any, _record: Any) -> None:
+    """JSON and JSONB columns come back as their text, as on SQLite, and are decoded by orjson in
+    one place (``store.decode``). psycopg would parse them itself, and hand a JSON string back as a
+    bare ``str`` that cannot be told from encoded text: a quarantined CSV row (``"Ann,5,x"``) was
+    unreadable on PostgreSQL."""
+    from psycopg.types.string import TextLoader
+
+    for name in ("json", "jsonb"):
+        dbapi_conn.adapters.register_loader(name, TextLoader)
 
 
 def safe_url(engine: Engine) -> str:

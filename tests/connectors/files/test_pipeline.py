@@ -128,3 +128,20 @@ async def test_keep_memory_is_written_key_by_key_and_older_state_moves_into_it(t
         assert set(load_memory(store.engine, "orders")) == {"0.ndjson", "2.ndjson", "3.ndjson"}
     finally:
         store.dispose()
+
+
+async def test_a_bad_rows_text_reads_back_from_the_quarantine_on_both_backends(
+    tmp_path: Path, store: Store
+) -> None:
+    """A CSV row that does not parse is kept as its text, a JSON string: PostgreSQL used to hand
+    that back already parsed, and reading the quarantine failed."""
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "orders.csv").write_text("name,amount\nAnn,5\nBob,6,extra\n")
+    project = _project(tmp_path, drop, {"path": "*.csv", "id": "@row"})
+    store.sync_registers({"shop": None}, project.schemas)
+    r = await run_pipeline(project, store, "orders")
+    assert r.counts["created"] == 1 and r.counts["quarantined"] == 1, r.errors
+    q = RunLog(store.engine).quarantined(pipeline="orders").results
+    assert [e["raw"] for e in q] == ["Bob,6,extra"]
+    assert store.list_objects("shop", "order").results[0]["amount"] == 5
