@@ -88,7 +88,9 @@ async def test_keep_state_survives_between_runs(tmp_path: Path) -> None:
         store.dispose()
 
 
-async def test_keep_memory_is_written_key_by_key_and_older_state_moves_into_it(tmp_path: Path) -> None:
+async def test_keep_memory_is_written_key_by_key_and_older_state_moves_into_it(
+    tmp_path: Path, store: Store
+) -> None:
     """Each file's last batch writes that file's memory row and nothing else, however many files
     the pipeline remembers; a store that kept the memory in the state document is migrated."""
     drop = tmp_path / "drop"
@@ -96,38 +98,34 @@ async def test_keep_memory_is_written_key_by_key_and_older_state_moves_into_it(t
     for i in range(4):
         (drop / f"{i}.ndjson").write_text(f'{{"id": {i}, "name": "n{i}", "amount": {i}}}\n')
     project = _project(tmp_path, drop, {"path": "*.ndjson", "after": "keep"})
-    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
-    try:
-        store.sync_registers({"shop": None}, project.schemas)
-        runlog = RunLog(store.engine)
-        old = (drop / "0.ndjson").stat()
-        legacy = {"0.ndjson": {"size": old.st_size, "mtime": old.st_mtime, "sha256": "0" * 64}}
-        runlog.save_state("orders", connector_state={"files": legacy})
+    store.sync_registers({"shop": None}, project.schemas)
+    runlog = RunLog(store.engine)
+    old = (drop / "0.ndjson").stat()
+    legacy = {"0.ndjson": {"size": old.st_size, "mtime": old.st_mtime, "sha256": "0" * 64}}
+    runlog.save_state("orders", connector_state={"files": legacy})
 
-        run = PipelineRun(project, store, "orders")
-        written: list[tuple[set[str], set[str], str | None]] = []
-        run.on_batch.append(
-            lambda b, o: written.append(
-                (set(o.write.memory_set), o.write.memory_removed, o.write.connector_state)
-            )
+    run = PipelineRun(project, store, "orders")
+    written: list[tuple[set[str], set[str], str | None]] = []
+    run.on_batch.append(
+        lambda b, o: written.append(
+            (set(o.write.memory_set), o.write.memory_removed, o.write.connector_state)
         )
-        r = await run.execute()
-        assert r.status == "partial" and r.counts["created"] == 3, r.errors  # 0.ndjson was known
-        # the first commit carries the migrated entry and the emptied state document; then one key each
-        assert written == [
-            ({"0.ndjson", "1.ndjson"}, set(), "{}"),
-            ({"2.ndjson"}, set(), None),
-            ({"3.ndjson"}, set(), None),
-        ]
-        assert runlog.state("orders").connector_state == {}
-        assert set(load_memory(store.engine, "orders")) == {f"{i}.ndjson" for i in range(4)}
+    )
+    r = await run.execute()
+    assert r.status == "partial" and r.counts["created"] == 3, r.errors  # 0.ndjson was known
+    # the first commit carries the migrated entry and the emptied state document; then one key each
+    assert written == [
+        ({"0.ndjson", "1.ndjson"}, set(), "{}"),
+        ({"2.ndjson"}, set(), None),
+        ({"3.ndjson"}, set(), None),
+    ]
+    assert runlog.state("orders").connector_state == {}
+    assert set(load_memory(store.engine, "orders")) == {f"{i}.ndjson" for i in range(4)}
 
-        (drop / "1.ndjson").unlink()  # forgotten at the next run, which commits no batch
-        r2 = await run_pipeline(project, store, "orders")
-        assert r2.counts["read"] == 0
-        assert set(load_memory(store.engine, "orders")) == {"0.ndjson", "2.ndjson", "3.ndjson"}
-    finally:
-        store.dispose()
+    (drop / "1.ndjson").unlink()  # forgotten at the next run, which commits no batch
+    r2 = await run_pipeline(project, store, "orders")
+    assert r2.counts["read"] == 0
+    assert set(load_memory(store.engine, "orders")) == {"0.ndjson", "2.ndjson", "3.ndjson"}
 
 
 async def test_a_bad_rows_text_reads_back_from_the_quarantine_on_both_backends(
