@@ -23,6 +23,11 @@ def test_data_errors_are_refusals_environment_errors_are_not() -> None:
     assert not refused(_wrapped(sa_exc.IntegrityError, sqlite3.IntegrityError("UNIQUE constraint failed")))
     assert not refused(RuntimeError("bug"))
 
+    class DataError(Exception):  # a driver's own, raised before SQLAlchemy wraps it (psycopg: NUL)
+        pass
+
+    assert refused(DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes"))
+
 
 def test_the_message_is_the_databases_without_the_statement() -> None:
     msg = store_message(_wrapped(sa_exc.DataError, sqlite3.DataError("bad value\nDETAIL: here\nCONTEXT: x")))

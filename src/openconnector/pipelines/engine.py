@@ -330,10 +330,10 @@ class PipelineRun:
     def _attempt(self, plan: RunPlan, writer: BatchWriter, batch: Batch, ctx: ReadContext) -> BatchOutcome:
         """Process and write one batch in one transaction; :class:`_Refused` if it holds data the
         store will not take (nothing of it is written then)."""
-        origins = batch_origins(plan, batch)
-        known = [o for o in origins if o is not None]
-        contracts = writer.load_contracts(known) if known else {}
         try:
+            origins = batch_origins(plan, batch)
+            known = [o for o in origins if o is not None]
+            contracts = writer.load_contracts(known) if known else {}
             outcome = process_batch(plan, batch, contracts, set(), origins)
         except Exception as exc:
             if refused(exc) and not self.dry_run:

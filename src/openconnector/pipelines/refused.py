@@ -25,6 +25,8 @@ def refused(exc: BaseException) -> bool:
     """Whether a failed write says "this data", not "this database": worth isolating the record."""
     if isinstance(exc, sa_exc.DataError):
         return True
+    if any(cls.__name__ == "DataError" for cls in type(exc).__mro__):
+        return True  # a driver's own PEP 249 DataError, raised before SQLAlchemy could wrap it
     if isinstance(exc, sa_exc.StatementError) and not isinstance(exc, sa_exc.DBAPIError):
         return isinstance(exc.orig, (ValueError, TypeError))  # a value the driver could not bind
     return isinstance(exc, (ValueError, TypeError)) and not isinstance(exc, sa_exc.SQLAlchemyError)
