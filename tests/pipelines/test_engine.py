@@ -416,3 +416,22 @@ def test_a_record_that_is_not_even_json_is_kept_as_text(tmp_path: Path, store: S
     q = RunLog(store.engine).quarantined(pipeline="people").results[0]
     assert q["stage"] == "write" and str(2**70) in q["raw"]
     assert any("kept as text" in e["message"] for e in q["errors"])
+
+
+def test_a_refused_record_that_also_fails_the_schema_keeps_its_schema_errors(
+    tmp_path: Path, store: Store
+) -> None:
+    project = make_project(tmp_path)
+    prepare(store, project)
+    data = people(4)
+    data[2]["age"] = "-1"  # fails the schema ...
+    data[2]["last"] = "L\x002"  # ... and, on PostgreSQL, cannot even be kept as it is
+    MemoryConnector.DATA["people"] = data
+    r = run(project, store)
+    assert r.status == "ok" and balanced(r.counts)
+    assert r.counts["quarantined"] == 1 and r.counts["failed"] == 0 and r.counts["created"] == 3
+    q = RunLog(store.engine).quarantined(pipeline="people").results[0]
+    assert q["stage"] == "validation" and any("age" in (e.get("path") or "") for e in q["errors"])
+    if store.dialect == "postgresql":
+        assert q["raw"]["last"] == "L\\u00002"
+        assert any("the store refused this record" in e["message"] for e in q["errors"])

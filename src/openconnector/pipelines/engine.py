@@ -23,7 +23,7 @@ from openconnector.audit.changes import batch_entries, deletion_hook
 from openconnector.connectors.base import Batch, ConnectorError, ReadBase, ReadContext
 from openconnector.connectors.memory import Memory, MemoryChanges
 from openconnector.ids import uuid7
-from openconnector.jsonutil import dumps_str, split_path
+from openconnector.jsonutil import dumps_str, loads, split_path
 from openconnector.pipelines.given import GivenRecords
 from openconnector.pipelines.process import (
     BatchOutcome,
@@ -128,6 +128,21 @@ def compile_plan(
         actor=actor or f"pipeline:{pipeline}",
     )
     return plan, read
+
+
+def _quarantine_verdict(plan: RunPlan, one: Batch) -> tuple[str, list[dict[str, Any]]] | None:
+    """The stage and errors a single-record batch was quarantined with, if it was."""
+    if not one.records:
+        err = one.errors[0]
+        return "read", [{"path": err.where or "", "message": err.error}]
+    try:
+        outcome = process_batch(plan, one, {}, set())
+    except Exception:
+        return None
+    if not outcome.write.quarantine:
+        return None
+    row = outcome.write.quarantine[0]
+    return str(row["stage"]), list(loads(row["errors"]))
 
 
 class _Refused(Exception):
@@ -390,17 +405,24 @@ class PipelineRun:
             record, origin = err.raw, err.origin_id
             meta = {"where": err.where} if err.where else None
         message = f"the store refused this record: {store_message(error)}"
-        errors: list[dict[str, Any]] = [{"path": "", "message": message}]
+        # It may have been on its way to the quarantine already (bad row, mapping, schema): its
+        # stage and errors stay, and it counts as quarantined; otherwise the write failed.
+        stage, outcome_name = "write", "failed"
+        errors: list[dict[str, Any]] = []
+        earlier = _quarantine_verdict(plan, one)
+        if earlier is not None:
+            (stage, errors), outcome_name = earlier, "quarantined"
+        errors.append({"path": "", "message": message})
         if has_nul((record, meta, origin)):
             record, meta, origin = without_nul(record), without_nul(meta), without_nul(origin)
             errors.append({"path": "", "message": NUL_NOTE})
         now = now_iso()
         try:
-            row = quarantine_row(plan, origin, record, meta, "write", errors, now)
+            row = quarantine_row(plan, origin, record, meta, stage, errors, now)
         except (TypeError, ValueError):  # not even JSON (an integer beyond 64 bits): kept as text
             errors.append({"path": "", "message": "the record is kept as text: it cannot be encoded as JSON"})
-            row = quarantine_row(plan, origin, repr(record), repr(meta), "write", errors, now)
-        w = BatchWrite(quarantine=[row], log=[[origin, "failed", None, message]])
+            row = quarantine_row(plan, origin, repr(record), repr(meta), stage, errors, now)
+        w = BatchWrite(quarantine=[row], log=[[origin, outcome_name, None, message]])
         try:
             writer.commit(w)
         except Exception as exc:
@@ -408,8 +430,8 @@ class PipelineRun:
                 f"could not write{f' ({one.where})' if one.where else ''} to the store, nor quarantine "
                 f"the record it refused ({message}): {type(exc).__name__}: {exc}"
             ) from exc
-        outcome = BatchOutcome(write=w, counts={"read": 1, "failed": 1})
-        outcome.sample_errors.append({"origin_id": origin, "stage": "write", "message": message})
+        outcome = BatchOutcome(write=w, counts={"read": 1, outcome_name: 1})
+        outcome.sample_errors.append({"origin_id": origin, "stage": stage, "message": message})
         self._account(outcome)
         log.warning("%s: record %s quarantined: %s", self.pipeline, origin, message)
         return outcome
