@@ -65,6 +65,22 @@ def canonical_hash(encoded: bytes) -> str:
 loads = orjson.loads
 
 
+def loads_source(content: bytes | str) -> Any:
+    """JSON from a source: orjson, and for what it refuses but Python's own parser takes (``NaN``
+    and ``Infinity``, which Python and pandas based APIs write), the standard library. Such a page
+    is data, not an error: its records land, their NaN values stored as JSON ``null``. Anything
+    neither parser takes raises orjson's error, which says where."""
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError as exc:
+        import json
+
+        try:
+            return json.loads(content)
+        except ValueError:
+            raise exc from None
+
+
 def split_path(path: str) -> list[str]:
     r"""Split a dot-path into segments; ``\.`` escapes a literal dot inside a key."""
     if "\\." not in path:

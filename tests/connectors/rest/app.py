@@ -59,6 +59,12 @@ class RestApi:
         r("/truncated")(
             lambda req: Response.text(b'{"data": [{"id": 1, "name": "Per', content_type="application/json")
         )
+        r("/nan")(  # what Python's json.dumps and pandas write for a missing number
+            lambda req: Response.text(
+                b'{"data": [{"id": 1, "score": NaN}, {"id": 2, "score": 3.5}]}',
+                content_type="application/json",
+            )
+        )
         r("/mixed")(lambda req: Response.json({"data": [{"id": 1}, "not a record", 3, {"id": 2}]}))
         r("/search", methods=("POST",))(self.search)
         for kind in ("none", "basic", "bearer", "api_key_header", "api_key_query", "oauth2"):

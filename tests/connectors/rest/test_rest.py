@@ -291,6 +291,12 @@ async def test_truncated_json(read: Reader) -> None:
     assert '{"data": [{"id": 1, "name": "Per' in str(result.error)
 
 
+async def test_nan_in_a_page_is_read_not_a_failed_page(read: Reader) -> None:
+    result = await read({"path": "/nan", "records": "data"})
+    assert result.error is None and [r["id"] for r in result.records] == [1, 2]
+    assert result.records[0]["score"] != result.records[0]["score"]  # NaN
+
+
 async def test_items_that_are_not_objects_become_record_errors(read: Reader) -> None:
     result = await read({"path": "/mixed", "records": "data"})
     (batch,) = result.batches

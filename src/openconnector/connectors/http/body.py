@@ -16,6 +16,7 @@ from openconnector.connectors.base import ConnectorError
 from openconnector.connectors.http.calllog import snippet
 from openconnector.connectors.http.masking import Redactor
 from openconnector.connectors.http.xml import XMLSyntaxError, xml_to_dict
+from openconnector.jsonutil import loads_source
 
 BodyFormat = Literal["json", "xml", "auto"]
 
@@ -76,7 +77,7 @@ def decode_body(
         except XMLSyntaxError as exc:
             raise fail(f"the response is not well-formed XML ({exc})") from None
     try:
-        return orjson.loads(content)
+        return loads_source(content)
     except orjson.JSONDecodeError as exc:
         truncated = exc.pos >= len(content.rstrip()) - 1 or "end of data" in exc.msg.lower()
         what = "truncated JSON" if truncated else "not valid JSON"

@@ -18,7 +18,7 @@ from pydantic import Field, field_validator
 
 from openconnector.connectors.base import ReadBase, StrictModel
 from openconnector.connectors.http.xml import XMLSyntaxError, xml_to_dict
-from openconnector.jsonutil import MISSING, get_path, split_path
+from openconnector.jsonutil import MISSING, get_path, loads_source, split_path
 
 Format = Literal["auto", "json", "xml", "csv", "text"]
 
@@ -135,7 +135,7 @@ class Decoder:
                 fmt = _sniff(None, body)
         if fmt == "json":
             try:
-                doc = orjson.loads(body if self.utf8 else self._text(body))
+                doc = loads_source(body if self.utf8 else self._text(body))
             except orjson.JSONDecodeError as exc:
                 raise DecodeError(f"not valid JSON: {exc}") from None
             if self.path is None:

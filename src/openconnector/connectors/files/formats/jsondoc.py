@@ -13,7 +13,7 @@ from openconnector.connectors.base import RecordError
 from openconnector.connectors.files.config import FileRead
 from openconnector.connectors.files.decode import FileFailure, Readable, TextSource, Utf8Reader
 from openconnector.connectors.files.formats.common import Items, meta
-from openconnector.jsonutil import split_path
+from openconnector.jsonutil import loads_source, split_path
 
 Event = tuple[str, str, Any]
 
@@ -93,7 +93,7 @@ def parse_ndjson(raw: Readable, read: FileRead, file: str) -> Items:
             continue
         row += 1
         try:
-            value = orjson.loads(s)
+            value = loads_source(s)
         except orjson.JSONDecodeError as exc:
             yield RecordError(raw=s, error=f"invalid JSON: {exc}", where=f"{file} line {line_no}")
             continue

@@ -1,0 +1,24 @@
+"""JSON from sources: what orjson refuses but Python's parser takes is read, not lost."""
+
+from __future__ import annotations
+
+import math
+
+import orjson
+import pytest
+
+from openconnector.jsonutil import dumps_str, loads_source
+
+
+def test_nan_and_infinity_are_read_and_stored_as_null() -> None:
+    doc = loads_source(b'{"data": [{"id": 1, "score": NaN, "max": Infinity, "min": -Infinity}]}')
+    record = doc["data"][0]
+    assert math.isnan(record["score"]) and record["max"] == math.inf and record["min"] == -math.inf
+    assert dumps_str(record) == '{"id":1,"score":null,"max":null,"min":null}'
+
+
+def test_plain_json_takes_orjsons_path_and_errors_keep_orjsons_position() -> None:
+    assert loads_source('{"a": [1, 2.5, "x"]}') == {"a": [1, 2.5, "x"]}
+    with pytest.raises(orjson.JSONDecodeError) as info:
+        loads_source(b'{"data": [{"id": 1, "name": "Per')
+    assert info.value.pos > 0
