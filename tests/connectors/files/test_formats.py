@@ -311,6 +311,22 @@ async def test_xml_truncated_and_missing_path_fail_the_file(files: FilesConnecto
     ]
 
 
+async def test_xml_error_on_a_line_with_several_records_fails_the_file(
+    files: FilesConnector, drop: Path
+) -> None:
+    """libxml2 reports lines, not columns: written without line breaks, a bad element cannot be
+    told from its neighbours, and the good-looking one may be the recovered (changed) one."""
+    (drop / "one-line.xml").write_text("<r><p><id>1</id><n>a&#0;b</n></p><p><id>2</id></p></r>")
+    out, ctx = await drain(files, make_read(files, path="*.xml", records="r.p"))
+    assert out.records == [] and out.errors == []
+    assert "a line that holds more than one record" in (ctx.reason or "")
+    assert (drop / "failed" / "one-line.xml").exists()
+    # with a line per record the bad one is set aside and the rest lands, as before
+    (drop / "lines.xml").write_text("<r>\n<p><id>1</id><n>a&#0;b</n></p>\n<p><id>2</id></p>\n</r>")
+    out, _ = await drain(files, make_read(files, path="lines.xml", records="r.p"))
+    assert [r["id"] for r in out.records] == ["2"] and [e.where for e in out.errors] == ["lines.xml line 2"]
+
+
 async def test_xml_does_not_expand_entities(files: FilesConnector, drop: Path) -> None:
     (drop / "a.xml").write_text(
         '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r><i><v>&x;</v></i></r>'

@@ -135,6 +135,14 @@ def parse_xml(raw: Readable, read: FileRead, file: str) -> Items:
         while held and (until_line is None or len(held) > 1):
             line, el, n = held.popleft()
             end = held[0][0] if held else (until_line if until_line is not None else 1 << 62)
+            if end == line and any(e[0] == line for e in errors):
+                # The next record starts on this record's line (XML written without line breaks):
+                # libxml2 gives lines, not columns, so the error cannot be tied to either of them.
+                first = next(e for e in errors if e[0] == line)
+                raise FileFailure(
+                    f"{file}: XML error on line {line} ({first[2]}), a line that holds more than one "
+                    "record, so it cannot be tied to one of them; fix the file"
+                )
             mine = [e for e in errors if line <= e[0] < end]
             if mine:
                 errors[:] = [e for e in errors if not line <= e[0] < end]
