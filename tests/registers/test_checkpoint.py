@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from openconnector.registers import Store
@@ -51,9 +52,14 @@ def test_checkpoints_keep_the_wal_small_without_the_writer(tmp_path: Path) -> No
     engine.dispose()
 
 
-def test_store_dispose_stops_it_and_the_wal_is_folded_back(tmp_path: Path) -> None:
-    db = tmp_path / "store.db"
-    store = Store(f"sqlite:///{db}")
+def test_store_dispose_stops_it_and_the_wal_is_folded_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENCONNECTOR_DATABASE_URL", raising=False)
+    folder = tmp_path / "a #1 ?x 100%"  # characters a file: URI would otherwise misread
+    folder.mkdir()
+    store = Store(base_dir=folder)  # the default store of a project in that folder
+    db = folder / ".openconnector" / "openconnector.db"
     checkpointer = checkpointer_for(store.engine)
     assert checkpointer is not None
     with store.engine.begin() as conn:

@@ -65,7 +65,8 @@ class Checkpointer:
 
     def _run(self) -> None:
         try:  # mode=rw: never create a database file that is not (or no longer) there
-            conn = sqlite3.connect(f"file:{self.path}?mode=rw", uri=True, timeout=30, check_same_thread=False)
+            uri = f"{self.path.as_uri()}?mode=rw"  # percent-encoded: '#', '?' and '%' in folder names
+            conn = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
         except sqlite3.Error as exc:  # the writer's own autocheckpoint still bounds the WAL
             log.debug("no background checkpoints for %s: %s", self.path, exc)
             return

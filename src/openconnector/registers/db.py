@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 DEFAULT_DIR = ".openconnector"
 DEFAULT_FILE = "openconnector.db"
@@ -28,7 +28,8 @@ def database_url(url: str | None = None, base_dir: Path | None = None) -> str:
         return parsed.render_as_string(hide_password=False)
     folder = (base_dir or Path.cwd()) / DEFAULT_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{folder / DEFAULT_FILE}"
+    # Quoted: a '?' or '%' in the project's folder name would otherwise be read as URL syntax.
+    return URL.create("sqlite", database=str(folder / DEFAULT_FILE)).render_as_string()
 
 
 def _page_size(cur: Any) -> int:
