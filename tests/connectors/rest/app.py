@@ -65,6 +65,12 @@ class RestApi:
                 content_type="application/json",
             )
         )
+        r("/latin1")(  # a legacy system that declares its charset
+            lambda req: Response.text(
+                '{"data": [{"id": 1, "name": "José Müller"}]}'.encode("latin-1"),
+                content_type="application/json; charset=ISO-8859-1",
+            )
+        )
         r("/mixed")(lambda req: Response.json({"data": [{"id": 1}, "not a record", 3, {"id": 2}]}))
         r("/search", methods=("POST",))(self.search)
         for kind in ("none", "basic", "bearer", "api_key_header", "api_key_query", "oauth2"):

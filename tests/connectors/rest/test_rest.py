@@ -297,6 +297,11 @@ async def test_nan_in_a_page_is_read_not_a_failed_page(read: Reader) -> None:
     assert result.records[0]["score"] != result.records[0]["score"]  # NaN
 
 
+async def test_json_in_a_declared_charset_is_decoded_with_it(read: Reader) -> None:
+    result = await read({"path": "/latin1", "records": "data"})
+    assert result.error is None and result.records == [{"id": 1, "name": "José Müller"}]
+
+
 async def test_items_that_are_not_objects_become_record_errors(read: Reader) -> None:
     result = await read({"path": "/mixed", "records": "data"})
     (batch,) = result.batches

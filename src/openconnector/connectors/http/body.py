@@ -6,6 +6,7 @@ mid-way) is a :class:`ConnectorError` with a snippet of the body, never zero rec
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Collection
 from typing import Any, Literal
 
@@ -37,6 +38,13 @@ def sniff(ctype: str, content: bytes) -> Literal["json", "xml", "html"]:
     if head.startswith(b"<"):
         return "html" if head.startswith((b"<!doctype html", b"<html")) else "xml"
     return "json"
+
+
+def _codec(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return name.lower()
 
 
 def decode_body(
@@ -76,8 +84,15 @@ def decode_body(
             return xml_to_dict(content, xml_lists)
         except XMLSyntaxError as exc:
             raise fail(f"the response is not well-formed XML ({exc})") from None
+    payload: bytes | str = content
+    charset = response.charset_encoding  # declared in Content-Type; JSON is UTF-8 unless it says so
+    if charset and _codec(charset) not in ("utf-8", "utf-8-sig"):
+        try:
+            payload = content.decode(charset)
+        except (LookupError, UnicodeDecodeError) as exc:
+            raise fail(f"the response is not valid {charset} as its Content-Type says ({exc})") from None
     try:
-        return loads_source(content)
+        return loads_source(payload)
     except orjson.JSONDecodeError as exc:
         truncated = exc.pos >= len(content.rstrip()) - 1 or "end of data" in exc.msg.lower()
         what = "truncated JSON" if truncated else "not valid JSON"
