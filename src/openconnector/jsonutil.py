@@ -7,6 +7,7 @@ by one run are comparable with those computed by the next.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -73,8 +74,6 @@ def loads_source(content: bytes | str) -> Any:
     try:
         return orjson.loads(content)
     except orjson.JSONDecodeError as exc:
-        import json
-
         try:
             return json.loads(content)
         except ValueError:

@@ -416,6 +416,7 @@ def test_a_record_that_is_not_even_json_is_kept_as_text(tmp_path: Path, store: S
     q = RunLog(store.engine).quarantined(pipeline="people").results[0]
     assert q["stage"] == "write" and str(2**70) in q["raw"]
     assert any("kept as text" in e["message"] for e in q["errors"])
+    assert not any("NUL" in e["message"] for e in q["errors"])  # it has none
 
 
 def test_a_refused_record_that_also_fails_the_schema_keeps_its_schema_errors(

@@ -50,4 +50,5 @@ def test_halves_keep_order_meta_and_reader_errors() -> None:
 def test_nul_characters_become_visible_text() -> None:
     value = {"a\x00": ["x\x00y", 1, None], "b": "ok"}
     assert has_nul(value) and not has_nul(without_nul(value))
+    assert not has_nul(("a", {"b": [1, "c"]}, None)) and has_nul(("a", None, "x\x00"))
     assert without_nul(value) == {"a\\u0000": ["x\\u0000y", 1, None], "b": "ok"}

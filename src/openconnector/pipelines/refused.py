@@ -23,10 +23,8 @@ NUL_NOTE = "NUL characters (U+0000) in this record are kept as the text \\u0000:
 
 def refused(exc: BaseException) -> bool:
     """Whether a failed write says "this data", not "this database": worth isolating the record."""
-    if isinstance(exc, sa_exc.DataError):
-        return True
     if any(cls.__name__ == "DataError" for cls in type(exc).__mro__):
-        return True  # a driver's own PEP 249 DataError, raised before SQLAlchemy could wrap it
+        return True  # SQLAlchemy's, or a driver's own PEP 249 one raised before SQLAlchemy wraps it
     if isinstance(exc, sa_exc.StatementError) and not isinstance(exc, sa_exc.DBAPIError):
         return isinstance(exc.orig, (ValueError, TypeError))  # a value the driver could not bind
     return isinstance(exc, (ValueError, TypeError)) and not isinstance(exc, sa_exc.SQLAlchemyError)
@@ -71,4 +69,10 @@ def without_nul(value: Any) -> Any:
 
 
 def has_nul(value: Any) -> bool:
-    return without_nul(value) != value
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(has_nul(v) for v in value)
+    return False

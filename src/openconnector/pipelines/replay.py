@@ -90,14 +90,15 @@ def select_quarantined(
     with store.engine.connect() as conn:
         rows = conn.execute(stmt).all()
     needle = error.lower() if error else None
-    value = decode  # JSON columns arrive as text on both backends (registers/db.py)
     out = []
     for r in rows:
-        errors = value(r.errors) or []
+        errors = decode(r.errors) or []
         if needle is not None and needle not in error_text(errors).lower():
             continue
         out.append(
-            Quarantined(r.id, r.pipeline, r.run_id, r.origin_id, r.stage, errors, value(r.raw), value(r.meta))
+            Quarantined(
+                r.id, r.pipeline, r.run_id, r.origin_id, r.stage, errors, decode(r.raw), decode(r.meta)
+            )
         )
     return out
 

@@ -49,7 +49,8 @@ class ValidationFailed(ValueError):
 
 
 def decode(value: Any) -> Any:
-    """JSON column value → Python (PostgreSQL hands back parsed JSONB, SQLite text)."""
+    """JSON column value → Python. Both backends hand back the text (``db.py``); a value already
+    parsed (a dict or list from elsewhere) passes through."""
     if value is None or isinstance(value, (dict, list)):
         return value
     return jsonutil.loads(value)

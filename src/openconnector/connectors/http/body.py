@@ -40,13 +40,6 @@ def sniff(ctype: str, content: bytes) -> Literal["json", "xml", "html"]:
     return "json"
 
 
-def _codec(name: str) -> str:
-    try:
-        return codecs.lookup(name).name
-    except LookupError:
-        return name.lower()
-
-
 def decode_body(
     response: httpx.Response,
     fmt: BodyFormat = "auto",
@@ -86,15 +79,16 @@ def decode_body(
             raise fail(f"the response is not well-formed XML ({exc})") from None
     payload: bytes | str = content
     charset = response.charset_encoding  # declared in Content-Type; JSON is UTF-8 unless it says so
-    if charset and _codec(charset) not in ("utf-8", "utf-8-sig"):
+    if charset:
         try:
-            payload = content.decode(charset)
+            if codecs.lookup(charset).name not in ("utf-8", "utf-8-sig"):
+                payload = content.decode(charset)
         except (LookupError, UnicodeDecodeError) as exc:
             raise fail(f"the response is not valid {charset} as its Content-Type says ({exc})") from None
     try:
         return loads_source(payload)
     except orjson.JSONDecodeError as exc:
-        truncated = exc.pos >= len(content.rstrip()) - 1 or "end of data" in exc.msg.lower()
+        truncated = exc.pos >= len(payload.rstrip()) - 1 or "end of data" in exc.msg.lower()
         what = "truncated JSON" if truncated else "not valid JSON"
         raise fail(f"the response is {what} ({exc})") from None
 
