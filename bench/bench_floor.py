@@ -127,29 +127,15 @@ def load(db: Path, raw_pages: Callable[[], Iterable[bytes]], workers: int = 0) -
             if origin in known:
                 continue
             object_id = uuid7()
-            objects.append(
-                (object_id, "crm", "person", body, 1, now, now, pipeline, origin, "create", actor, run_id)
-            )
-            contracts.append(
-                (
-                    pipeline,
-                    run_id,
-                    origin,
-                    object_id,
-                    source_hash,
-                    target_hash,
-                    mapping_version,
-                    schema_hash,
-                    now,
-                )
-            )
+            objects.append((object_id, body, origin))
+            contracts.append((origin, object_id, source_hash, target_hash))
             log.append([origin, "created", object_id, None])
             seq += 1
             entry = create_body(object_id, origin, canon, seq)
             prev = sha256(prev.encode() + entry).hexdigest()
             audit.append((seq, prev, entry.decode(), object_id))
-        sql.insert_objects(conn, objects)
-        sql.insert_contracts(conn, contracts)
+        sql.insert_objects(conn, objects, ("crm", "person", 1, now, now, pipeline, "create", actor, run_id))
+        sql.insert_contracts(conn, contracts, (pipeline, run_id, mapping_version, schema_hash, now))
         audit_entries(conn, audit)
         conn.exec_driver_sql(sql.insert_log, (run_id, n, dumps(log).decode()))
         conn.commit()

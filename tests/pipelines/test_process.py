@@ -43,3 +43,19 @@ def test_created_records_carry_their_canonical_bytes_for_the_audit_trail() -> No
         tracemalloc.stop()
     # orjson reserves 4 KB per result: kept as it comes, 1,000 creates would hold 4 MB here.
     assert held < 1_500_000, f"{held / 1_000:.0f} bytes kept per created record"
+
+
+def test_a_duplicate_of_a_record_created_in_the_same_batch_updates_that_object() -> None:
+    records = [
+        {"id": 1, "name": "a"},
+        {"id": 2, "name": "b"},
+        {"id": 1, "name": "a2"},
+        {"id": 1, "name": "a2"},
+    ]
+    out = process_batch(_plan(), Batch(records), {}, set())
+    c, w = out.counts, out.write
+    assert (c["created"], c["updated"], c["unchanged"], out.duplicates) == (2, 1, 1, 2)
+    first_id = w.object_inserts[0][0]
+    assert [row[-1] for row in w.object_updates] == [first_id]  # the object created above, not a new one
+    assert [row[0] for row in w.contract_updates] == ["1"]  # the identical 4th: unchanged by its hash
+    assert w.created is not None and w.created.register == "crm" and w.created.actor == "pipeline:people"

@@ -70,6 +70,36 @@ def test_a_low_sqlite_parameter_limit_makes_smaller_groups(tmp_path) -> None:  #
     engine.dispose()
 
 
+@pytest.mark.parametrize("n", [1, 2, GROUP_ROWS, GROUP_ROWS + 3])
+def test_shared_values_land_on_every_row(engine: Engine, n: int) -> None:
+    insert = BulkInsert("bulk_t", "n, name", shared="note")
+    with engine.begin() as conn:
+        insert(conn, [(i, f"row {i}") for i in range(n)], ("ünïcode ✓",))
+    with engine.connect() as conn:
+        got = [tuple(r) for r in conn.execute(text("SELECT n, name, note FROM bulk_t ORDER BY n"))]
+    assert got == [(i, f"row {i}", "ünïcode ✓") for i in range(n)]
+
+
+def test_sqlite_binds_shared_values_once_per_statement(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(f"sqlite:///{tmp_path / 'b.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE bulk_t (n INTEGER PRIMARY KEY, name TEXT, note TEXT)"))
+    seen = _statements(engine)
+    with engine.begin() as conn:
+        BulkInsert("bulk_t", "n, name", shared="note")(
+            conn, [(i, "x") for i in range(GROUP_ROWS + 1)], ("s",)
+        )
+    grouped, rest = [s for s, _ in seen if s.startswith("INSERT")]
+    assert grouped.count("?") == 2 * GROUP_ROWS + 1 and "SELECT column1, column2, ?" in grouped
+    assert rest.count("?") == 3
+    engine.dispose()
+
+
+def test_the_number_of_shared_values_is_checked(engine: Engine) -> None:
+    with pytest.raises(ValueError, match="1 shared values expected, got 0"), engine.begin() as conn:
+        BulkInsert("bulk_t", "n, name", shared="note")(conn, [(1, "x")])
+
+
 def test_a_bad_row_fails_the_insert_and_the_transaction_writes_nothing(engine: Engine) -> None:
     rows = _rows(600)
     rows[400] = rows[10]  # a duplicate key in the second group

@@ -24,7 +24,7 @@ from openconnector.jsonutil import (
     get_path,
     split_path,
 )
-from openconnector.registers.batch import BatchWrite, ContractRow
+from openconnector.registers.batch import BatchWrite, ContractRow, Created
 from openconnector.registers.validation import CompiledSchema
 from openconnector.timeutil import now_iso
 
@@ -163,6 +163,9 @@ def process_batch(
     )
     out = BatchOutcome(w, counts)
     now = now_iso()
+    w.created = Created(
+        plan.register, plan.schema_name, plan.actor, plan.mapping_version, plan.schema.hash, now
+    )
     run_id = plan.run_id
     log = w.log
     audit = out.audit
@@ -174,6 +177,8 @@ def process_batch(
     origin_of = plan.origin_id
     cursor_path = plan.cursor_path
     mark_seen = plan.mark_seen
+    #: origin id -> its row in w.contract_inserts (a ContractRow only for a duplicate: most never need one)
+    created: dict[str, int] = {}
 
     def quarantine(
         origin: str | None,
@@ -240,6 +245,11 @@ def process_batch(
             out.max_cursor = cursor_max(out.max_cursor, get_path(record, cursor_path))
         source_hash = content_hash(record if meta is None else (record, meta))
         contract = contracts.get(origin)
+        if contract is None and origin in created:  # a duplicate of a record this batch creates
+            _, object_id, created_source, created_target = w.contract_inserts[created[origin]]
+            contract = contracts[origin] = ContractRow(
+                object_id, created_source, created_target, mapping_version, schema_hash, run_id, False
+            )
         if origin in seen or (contract is not None and contract.last_run_id == run_id):
             out.duplicates += 1
         seen.add(origin)
@@ -288,29 +298,9 @@ def process_batch(
         target_hash = canonical_hash(canon)
         if contract is None:
             object_id = uuid7()
-            w.object_inserts.append(
-                (
-                    object_id,
-                    plan.register,
-                    plan.schema_name,
-                    body,
-                    1,
-                    now,
-                    now,
-                    plan.pipeline,
-                    origin,
-                    "create",
-                    plan.actor,
-                    run_id,
-                )
-            )
-            w.contract_inserts.append(
-                (origin, object_id, source_hash, target_hash, mapping_version, schema_hash, now)
-            )
-            # A later duplicate in this run must see this contract.
-            contracts[origin] = ContractRow(
-                object_id, source_hash, target_hash, mapping_version, schema_hash, run_id, False
-            )
+            w.object_inserts.append((object_id, body, origin))
+            w.contract_inserts.append((origin, object_id, source_hash, target_hash))
+            created[origin] = len(w.contract_inserts) - 1  # a later duplicate in this batch updates it
             counts["created"] += 1
             log.append([origin, "created", object_id, None])
             audit.append((object_id, "create", data, origin, canon))

@@ -36,17 +36,32 @@ class ContractRow:
     deleted: bool
 
 
+@dataclass(slots=True, frozen=True)
+class Created:
+    """What the objects and contracts one batch creates have in common: written once per statement,
+    not once per row (:class:`~openconnector.registers.bulk.BulkInsert`'s shared columns)."""
+
+    register: str
+    schema: str
+    actor: str
+    mapping_version: str | None
+    schema_hash: str | None
+    at: str
+
+
 @dataclass
 class BatchWrite:
     """Everything one batch changes, as tuples in the column order of the statements below."""
 
-    #: (id, register, schema, data, version, created_at, updated_at, pipeline, origin_id, action, actor,
-    #: run_id)
+    #: (id, data, origin_id) of the objects created (version 1), each with what ``created`` says
     object_inserts: list[tuple[Any, ...]] = field(default_factory=list)
     #: (data, updated_at, action, actor, run_id, id) — the old row is archived first, version + 1
     object_updates: list[tuple[Any, ...]] = field(default_factory=list)
-    #: (origin_id, object_id, source_hash, target_hash, mapping_version, schema_hash, updated_at)
+    #: (origin_id, object_id, source_hash, target_hash) of the contracts created, each with ``created``
     contract_inserts: list[tuple[Any, ...]] = field(default_factory=list)
+    #: what every object and contract of ``object_inserts``/``contract_inserts`` shares
+    created: Created | None = None
+    #: (origin_id, object_id, source_hash, target_hash, mapping_version, schema_hash, updated_at)
     contract_updates: list[tuple[Any, ...]] = field(default_factory=list)
     #: origin ids seen unchanged (their contract's last_run_id moves to this run)
     touched: list[str] = field(default_factory=list)
@@ -75,8 +90,8 @@ class _SQL:
         self.p = p
         self.insert_objects = BulkInsert(
             "objects",
-            "id, register, schema, data, version, created_at, updated_at, pipeline, origin_id, action, "
-            "actor, run_id",
+            "id, data, origin_id",
+            shared="register, schema, version, created_at, updated_at, pipeline, action, actor, run_id",
         )
         self.update_objects = (
             f"UPDATE objects SET data = {p}, version = version + 1, updated_at = {p}, deleted_at = NULL, "
@@ -88,8 +103,8 @@ class _SQL:
         )
         self.insert_contracts = BulkInsert(
             "contracts",
-            "pipeline, last_run_id, origin_id, object_id, source_hash, target_hash, mapping_version, "
-            "schema_hash, updated_at",
+            "origin_id, object_id, source_hash, target_hash",
+            shared="pipeline, last_run_id, mapping_version, schema_hash, updated_at",
         )
         self.update_contracts = (
             f"UPDATE contracts SET last_run_id = {p}, object_id = {p}, source_hash = {p}, target_hash = {p}, "
@@ -150,13 +165,25 @@ class BatchWriter:
 
     def write(self, conn: Connection, w: BatchWrite) -> None:
         sql, run_id, pipeline = self.sql, self.run_id, self.pipeline
+        created = w.created
         if w.object_inserts:
-            sql.insert_objects(conn, w.object_inserts)
+            assert created is not None, "object_inserts without what they share (BatchWrite.created)"
+            sql.insert_objects(
+                conn,
+                w.object_inserts,
+                (created.register, created.schema, 1, created.at, created.at, pipeline, "create",
+                 created.actor, run_id),
+            )  # fmt: skip
         if w.object_updates:
             self._archive(conn, [row[-1] for row in w.object_updates])
             conn.exec_driver_sql(sql.update_objects, w.object_updates)
         if w.contract_inserts:
-            sql.insert_contracts(conn, [(pipeline, run_id, *row) for row in w.contract_inserts])
+            assert created is not None, "contract_inserts without what they share (BatchWrite.created)"
+            sql.insert_contracts(
+                conn,
+                w.contract_inserts,
+                (pipeline, run_id, created.mapping_version, created.schema_hash, created.at),
+            )
         if w.contract_updates:
             conn.exec_driver_sql(
                 sql.update_contracts, [(run_id, *row[1:], pipeline, row[0]) for row in w.contract_updates]
