@@ -24,7 +24,18 @@ from openconnector.jsonutil import (
     get_path,
     split_path,
 )
-from openconnector.registers.batch import BatchWrite, ContractRow, Created
+from openconnector.registers.batch import (
+    DELETED,
+    LAST_RUN_ID,
+    MAPPING_VERSION,
+    OBJECT_ID,
+    SCHEMA_HASH,
+    SOURCE_HASH,
+    TARGET_HASH,
+    BatchWrite,
+    ContractRow,
+    Created,
+)
 from openconnector.registers.validation import CompiledSchema
 from openconnector.timeutil import now_iso
 
@@ -246,25 +257,28 @@ def process_batch(
         source_hash = content_hash(record if meta is None else (record, meta))
         contract = contracts.get(origin)
         if contract is None and origin in created:  # a duplicate of a record this batch creates
-            _, object_id, created_source, created_target = w.contract_inserts[created[origin]]
-            contract = contracts[origin] = ContractRow(
-                object_id, created_source, created_target, mapping_version, schema_hash, run_id, False
+            contract = contracts[origin] = (
+                *w.contract_inserts[created[origin]],
+                mapping_version,
+                schema_hash,
+                run_id,
+                0,
             )
-        if origin in seen or (contract is not None and contract.last_run_id == run_id):
+        if origin in seen or (contract is not None and contract[LAST_RUN_ID] == run_id):
             out.duplicates += 1
         seen.add(origin)
         if (
             contract is not None
             and not plan.full
-            and not contract.deleted
-            and contract.source_hash == source_hash
-            and contract.mapping_version == mapping_version
-            and contract.schema_hash == schema_hash
+            and not contract[DELETED]
+            and contract[SOURCE_HASH] == source_hash
+            and contract[MAPPING_VERSION] == mapping_version
+            and contract[SCHEMA_HASH] == schema_hash
         ):
             counts["unchanged"] += 1
             if mark_seen:
                 w.touched.append(origin)
-            log.append([origin, "unchanged", contract.object_id, None])
+            log.append([origin, "unchanged", contract[OBJECT_ID], None])
             continue
         if plan.keep is not None:
             try:
@@ -305,29 +319,31 @@ def process_batch(
             log.append([origin, "created", object_id, None])
             audit.append((object_id, "create", data, origin, canon))
             continue
-        contract_update = (
+        object_id, deleted = contract[OBJECT_ID], contract[DELETED]
+        w.contract_updates.append(
+            (origin, object_id, source_hash, target_hash, mapping_version, schema_hash, now)
+        )
+        # What a later duplicate in this batch compares with.
+        contracts[origin] = (
             origin,
-            contract.object_id,
+            object_id,
             source_hash,
             target_hash,
             mapping_version,
             schema_hash,
-            now,
+            run_id,
+            0,
         )
-        w.contract_updates.append(contract_update)
-        contract.source_hash, contract.last_run_id = source_hash, run_id
-        contract.mapping_version, contract.schema_hash = mapping_version, schema_hash
-        if target_hash == contract.target_hash and not contract.deleted:
+        if target_hash == contract[TARGET_HASH] and not deleted:
             # The source changed in fields the mapping ignores (or the mapping changed without effect).
             counts["unchanged"] += 1
-            log.append([origin, "unchanged", contract.object_id, None])
+            log.append([origin, "unchanged", object_id, None])
             continue
-        action = "restore" if contract.deleted else "update"
-        w.object_updates.append((body, now, action, plan.actor, run_id, contract.object_id))
-        contract.deleted, contract.target_hash = False, target_hash
+        action = "restore" if deleted else "update"
+        w.object_updates.append((body, now, action, plan.actor, run_id, object_id))
         counts["updated"] += 1
-        log.append([origin, "updated", contract.object_id, None])
-        audit.append((contract.object_id, action, data, origin, canon))
+        log.append([origin, "updated", object_id, None])
+        audit.append((object_id, action, data, origin, canon))
     return out
 
 
