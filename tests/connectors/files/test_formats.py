@@ -225,6 +225,25 @@ async def test_truncated_json_fails_the_file(files: FilesConnector, drop: Path) 
     assert len(out.records) <= 2
 
 
+async def test_json_file_with_nan_fails_and_says_why(files: FilesConnector, drop: Path) -> None:
+    # Python's json.dumps writes NaN unless allow_nan=False; it is not JSON, and the file is set aside
+    (drop / "nan.json").write_text('[{"id": 1, "v": 0.5}, {"id": 2, "v": 1.5}, {"id": 3, "v": NaN}]')
+    _, ctx = await drain(files, make_read(files, path="*.json"))
+    (warning,) = [w for w in ctx.warnings if "nan.json" in w]
+    assert "invalid or truncated JSON" in warning and "after 2 records" in warning
+    assert "NaN}]" in warning  # where it stopped, as text
+    assert "NaN is not a JSON value: the writer must send null instead" in warning
+    assert (drop / "failed" / "nan.json").exists() and not ctx.complete
+
+
+async def test_json_syntax_error_names_the_spot_without_a_nan_hint(files: FilesConnector, drop: Path) -> None:
+    (drop / "comma.json").write_text('[{"id": 1}, {"id": 2,}]')
+    _, ctx = await drain(files, make_read(files, path="*.json"))
+    (warning,) = [w for w in ctx.warnings if "comma.json" in w]
+    assert "invalid object key" in warning and "near '[{" in warning and "after 1 record" in warning
+    assert "not a JSON value" not in warning
+
+
 async def test_scalar_json_document_fails(files: FilesConnector, drop: Path) -> None:
     (drop / "n.json").write_text("42")
     _, ctx = await drain(files, make_read(files, path="*.json"))

@@ -3,6 +3,7 @@ per line, parsed by orjson)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -48,8 +49,23 @@ class _PathWatch:
         self.single = builder.value
 
 
-def _short(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+_NOT_JSON_NUMBERS = re.compile(r"(?<![A-Za-z_\"])(-?Infinity|NaN)(?![A-Za-z_\"])")
+
+
+def _problem(exc: Exception, records: int) -> str:
+    """yajl's message on one line: what, the text where it stopped, how many records came before,
+    and what to do when that text holds ``NaN``/``Infinity`` (Python's ``json.dumps`` writes them)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    what = lines[0].rstrip(".") if lines else type(exc).__name__
+    near = lines[1] if len(lines) > 1 and not lines[1].startswith("(right here)") else ""
+    out = f"{what}{f' near {near!r}' if near else ''}, after {records} record{'' if records == 1 else 's'}"
+    bad = _NOT_JSON_NUMBERS.search(near)
+    if bad:
+        out += (
+            f"; {bad.group(1)} is not a JSON value: the writer must send null instead "
+            "(Python: json.dumps(..., allow_nan=False) refuses it)"
+        )
+    return out
 
 
 def parse_json(raw: Readable, read: FileRead, file: str) -> Items:
@@ -72,7 +88,7 @@ def parse_json(raw: Readable, read: FileRead, file: str) -> Items:
                 )
     except ijson.JSONError as exc:
         raise FileFailure(
-            f"{file}: invalid or truncated JSON within the first {text.offset} bytes ({_short(exc)})"
+            f"{file}: invalid or truncated JSON within the first {text.offset} bytes ({_problem(exc, row)})"
         ) from None
     where = f"records path {records!r}" if records else "the document"
     if watch.kind is None:
