@@ -22,3 +22,14 @@ def test_plain_json_takes_orjsons_path_and_errors_keep_orjsons_position() -> Non
     with pytest.raises(orjson.JSONDecodeError) as info:
         loads_source(b'{"data": [{"id": 1, "name": "Per')
     assert info.value.pos > 0
+
+
+def test_a_byte_order_mark_is_skipped_not_a_reason_for_the_slow_parser(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    def refuse(*_a, **_k):  # type: ignore[no-untyped-def]
+        raise AssertionError("the standard library's parser was used")
+
+    monkeypatch.setattr(json, "loads", refuse)
+    assert loads_source(b'\xef\xbb\xbf{"a": 1}') == {"a": 1}
+    assert loads_source('\ufeff[{"a": "\u00e9"}]') == [{"a": "\u00e9"}]

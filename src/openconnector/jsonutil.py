@@ -69,6 +69,7 @@ _BLAKE2B_16 = hashlib.blake2b(digest_size=16)
 
 
 loads = orjson.loads
+_BOM = b"\xef\xbb\xbf"
 
 
 def loads_source(content: bytes | str) -> Any:
@@ -76,6 +77,12 @@ def loads_source(content: bytes | str) -> Any:
     and ``Infinity``, which Python and pandas based APIs write), the standard library. Such a page
     is data, not an error: its records land, their NaN values stored as JSON ``null``. Anything
     neither parser takes raises orjson's error, which says where."""
+    # A byte order mark (.NET and PowerShell write one) is not JSON to orjson; it is not data either.
+    if isinstance(content, bytes):
+        if content.startswith(_BOM):
+            content = content[len(_BOM) :]
+    elif content.startswith("\ufeff"):
+        content = content[1:]
     try:
         return orjson.loads(content)
     except orjson.JSONDecodeError as exc:

@@ -225,6 +225,15 @@ async def test_truncated_json_fails_the_file(files: FilesConnector, drop: Path) 
     assert len(out.records) <= 2
 
 
+async def test_json_and_ndjson_files_with_a_byte_order_mark(files: FilesConnector, drop: Path) -> None:
+    (drop / "a.json").write_bytes('\ufeff[{"id": 1, "naam": "Zoë"}]'.encode())
+    (drop / "b.ndjson").write_bytes('\ufeff{"id": 2}\n{"id": 3}\n'.encode())
+    out, ctx = await drain(files, make_read(files, path="a.json"))
+    assert out.records == [{"id": 1, "naam": "Zoë"}] and not ctx.warnings
+    out, ctx = await drain(files, make_read(files, path="b.ndjson", format="ndjson"))
+    assert out.ids() == [2, 3] and not out.errors and not ctx.warnings
+
+
 async def test_json_file_with_nan_fails_and_says_why(files: FilesConnector, drop: Path) -> None:
     # Python's json.dumps writes NaN unless allow_nan=False; it is not JSON, and the file is set aside
     (drop / "nan.json").write_text('[{"id": 1, "v": 0.5}, {"id": 2, "v": 1.5}, {"id": 3, "v": NaN}]')

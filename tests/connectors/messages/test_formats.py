@@ -27,6 +27,13 @@ def test_body_sniffed_when_the_content_type_says_nothing() -> None:
         assert d(b"<p><id>2</id></p>", ctype) == [{"p": {"id": "2"}}]
 
 
+def test_a_byte_order_mark_is_skipped() -> None:
+    d = decoder()
+    for ctype in (None, "application/json"):
+        assert d(b'\xef\xbb\xbf{"id": 1}', ctype) == [{"id": 1}]
+    assert d(b"\xef\xbb\xbf<p><id>2</id></p>", None) == [{"p": {"id": "2"}}]
+
+
 def test_undecidable_and_broken_bodies_say_why() -> None:
     d = decoder()
     with pytest.raises(DecodeError, match="cannot tell the body's format"):

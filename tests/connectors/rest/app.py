@@ -71,6 +71,17 @@ class RestApi:
                 content_type="application/json; charset=ISO-8859-1",
             )
         )
+        r("/bom-json")(  # .NET and PowerShell start UTF-8 with a byte order mark
+            lambda req: Response.text(
+                b'\xef\xbb\xbf{"data": [{"id": 1, "name": "Jos\xc3\xa9"}]}', content_type="application/json"
+            )
+        )
+        r("/bom-xml")(  # ... and say nothing about the type
+            lambda req: Response.text(
+                b'\xef\xbb\xbf<?xml version="1.0"?><people><person><id>1</id></person></people>',
+                content_type="text/plain",
+            )
+        )
         r("/mixed")(lambda req: Response.json({"data": [{"id": 1}, "not a record", 3, {"id": 2}]}))
         r("/search", methods=("POST",))(self.search)
         for kind in ("none", "basic", "bearer", "api_key_header", "api_key_query", "oauth2"):

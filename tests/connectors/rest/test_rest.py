@@ -302,6 +302,13 @@ async def test_json_in_a_declared_charset_is_decoded_with_it(read: Reader) -> No
     assert result.error is None and result.records == [{"id": 1, "name": "José Müller"}]
 
 
+async def test_a_byte_order_mark_before_json_or_xml_is_skipped(read: Reader) -> None:
+    result = await read({"path": "/bom-json", "records": "data"})
+    assert result.error is None and result.records == [{"id": 1, "name": "José"}]
+    result = await read({"path": "/bom-xml", "records": "people.person"})
+    assert result.error is None and [r["id"] for r in result.records] == ["1"]
+
+
 async def test_items_that_are_not_objects_become_record_errors(read: Reader) -> None:
     result = await read({"path": "/mixed", "records": "data"})
     (batch,) = result.batches

@@ -34,7 +34,7 @@ def sniff(ctype: str, content: bytes) -> Literal["json", "xml", "html"]:
         return "html"
     if "xml" in ctype:
         return "xml"
-    head = content[:200].lstrip().lower()
+    head = content[:200].removeprefix(codecs.BOM_UTF8).lstrip().lower()
     if head.startswith(b"<"):
         return "html" if head.startswith((b"<!doctype html", b"<html")) else "xml"
     return "json"

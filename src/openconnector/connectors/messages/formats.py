@@ -95,7 +95,7 @@ def _sniff(content_type: str | None, body: bytes) -> str:
         return "json"
     if first == b"<":
         return "xml"
-    head = body[:64].lstrip()
+    head = body[:64].removeprefix(codecs.BOM_UTF8).lstrip()  # .NET producers start with a BOM
     if head[:1] in (b"{", b"["):
         return "json"
     if head[:1] == b"<":
