@@ -30,8 +30,8 @@ class BulkInsert:
     """``INSERT INTO table (columns)`` for many rows at once, in the connection's parameter style.
 
     ``shared`` columns take one value per call, the same for every row (the run, the batch's time,
-    the register): on SQLite they are bound once per statement (``INSERT ... SELECT ?, column1 ...
-    FROM (VALUES ...)``), not once per row. Binding is the part of an insert that holds the
+    the register): on SQLite they are bound once per statement (``INSERT ... SELECT column1, ...,
+    ?, ? FROM (VALUES ...)``), not once per row. Binding is the part of an insert that holds the
     interpreter lock; a created object's row binds 3 values instead of 12 (-20% per row).
     """
 
