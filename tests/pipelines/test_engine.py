@@ -436,3 +436,19 @@ def test_a_refused_record_that_also_fails_the_schema_keeps_its_schema_errors(
     if store.dialect == "postgresql":
         assert q["raw"]["last"] == "L\\u00002"
         assert any("the store refused this record" in e["message"] for e in q["errors"])
+
+
+def test_an_object_changed_twice_in_one_batch_keeps_every_version(tmp_path: Path, store: Store) -> None:
+    project = make_project(tmp_path)  # batches of 3
+    prepare(store, project)
+    MemoryConnector.DATA["people"] = people(2)
+    run(project, store)
+    # the first batch holds record 0 three times: as stored, then changed twice
+    p0 = people(1)[0]
+    MemoryConnector.DATA["people"] = [p0, dict(p0, age="31"), dict(p0, age="32"), people(2)[1]]
+    r = run(project, store)
+    assert r.counts["updated"] == 2 and balanced(r.counts)
+    (obj,) = [o for o in store.list_objects("crm", "person").results if o["name"] == "F0 L0"]
+    history = store.object_history(obj["@self"]["id"])
+    assert [(v["version"], v["data"]["age"]) for v in history] == [(3, 32), (2, 31), (1, 20)]
+    assert AuditTrail.for_engine(store.engine).verify().ok

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from openconnector.audit.entries import AuditChange, Prepared, prepare
 from openconnector.audit.trail import AuditTrail
 from openconnector.jsonutil import loads
+from openconnector.registers.rows import select_rows
 
 _CHUNK = 900  # SQLite's bound-parameter limit on old builds
 
@@ -31,13 +32,12 @@ def _select(cursor: Any, paramstyle: str, columns: str, ids: list[str]) -> list[
     rows: list[Any] = []
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i : i + _CHUNK]
-        if paramstyle == "qmark":
-            cursor.execute(
-                f"SELECT {columns} FROM objects WHERE id IN ({', '.join('?' * len(chunk))})", chunk
-            )
+        if paramstyle == "qmark":  # SQLite: one step for all rows (registers/rows.py)
+            where = f"FROM objects WHERE id IN ({', '.join('?' * len(chunk))})"
+            rows.extend(select_rows(cursor, True, columns, where, chunk))
         else:
             cursor.execute(f"SELECT {columns} FROM objects WHERE id = ANY(%s)", (chunk,))
-        rows.extend(cursor.fetchall())
+            rows.extend(cursor.fetchall())
     return rows
 
 

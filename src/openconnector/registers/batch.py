@@ -21,14 +21,18 @@ from openconnector.registers import tables as t
 from openconnector.registers.bulk import BulkInsert
 from openconnector.registers.checkpoint import checkpointer_for
 from openconnector.registers.memory import write_memory
+from openconnector.registers.rows import select_rows
 
 _IN_CHUNK = 900  # stays under SQLite's bound-parameter limit on old builds
 
 
-#: A contract as :meth:`BatchWriter.load_contracts` reads it: the row of its SELECT, as the database
-#: driver returns it, read by the positions below. Building an object per row cost 0.45 µs a record
-#: (a third of the lookup): every record of a re-run is looked up, and most are then left alone.
-ContractRow = tuple[str, str, str, str, "str | None", "str | None", "str | None", int]
+#: A contract as :meth:`BatchWriter.load_contracts` reads it: the values of these columns, as the
+#: database returns them, read by the positions below. Building an object per row cost 0.45 µs a
+#: record (a third of the lookup): every record of a re-run is looked up, most then left alone.
+CONTRACT_COLUMNS = (
+    "origin_id, object_id, source_hash, target_hash, mapping_version, schema_hash, last_run_id, deleted"
+)
+ContractRow = Sequence[Any]
 ORIGIN: Final = 0
 OBJECT_ID: Final = 1
 SOURCE_HASH: Final = 2
@@ -115,17 +119,19 @@ class _SQL:
             f"WHERE pipeline = {p} AND origin_id = {p}"
         )
         self.insert_log = f"INSERT INTO run_records (run_id, seq, entries) VALUES ({marks(3)})"
-        self._select = (
-            "SELECT origin_id, object_id, source_hash, target_hash, mapping_version, schema_hash, "
-            f"last_run_id, deleted FROM contracts WHERE pipeline = {p} AND "
-        )
+        self._contracts = f"FROM contracts WHERE pipeline = {p} AND "
         self._touch = f"UPDATE contracts SET last_run_id = {p} WHERE pipeline = {p} AND "
 
     def _in(self, column: str, n: int) -> str:
         return f"{column} = ANY({self.p})" if self.pg else f"{column} IN ({', '.join(['?'] * n)})"
 
+    def contracts_of(self, ids: list[str]) -> tuple[str, tuple[Any, ...]]:
+        """``FROM ... WHERE`` of the contracts of ``ids`` and its parameters after the pipeline."""
+        return self._contracts + self._in("origin_id", len(ids)), (ids,) if self.pg else tuple(ids)
+
     def select_contracts(self, ids: list[str]) -> tuple[str, tuple[Any, ...]]:
-        return self._select + self._in("origin_id", len(ids)), (ids,) if self.pg else tuple(ids)
+        rest, params = self.contracts_of(ids)
+        return f"SELECT {CONTRACT_COLUMNS} {rest}", params
 
     def archive(self, ids: list[str]) -> tuple[str, tuple[Any, ...]]:
         """Copy the current rows of ``ids`` into object_versions (before they are overwritten)."""
@@ -133,6 +139,22 @@ class _SQL:
 
     def touch(self, ids: list[str]) -> tuple[str, tuple[Any, ...]]:
         return self._touch + self._in("origin_id", len(ids)), (ids,) if self.pg else tuple(ids)
+
+
+def _rounds(updates: list[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
+    """``updates`` (object id last) in rounds that hold each object once, in order: an object a batch
+    changes twice is archived and updated, then archived and updated again, so the version between
+    is kept in its history (archiving once before both updates lost it)."""
+    if not updates:
+        return []
+    seen: dict[Any, int] = {}
+    rounds: list[list[tuple[Any, ...]]] = [[]]
+    for row in updates:
+        n = seen[row[-1]] = seen.get(row[-1], -1) + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(row)
+    return rounds
 
 
 class BatchWriter:
@@ -150,11 +172,12 @@ class BatchWriter:
         with self.engine.connect() as conn:
             # The raw DBAPI cursor: SQLAlchemy's Row objects doubled the cost of this lookup.
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            sqlite = not self.sql.pg
             try:
                 for i in range(0, len(unique), _IN_CHUNK):
-                    sql, ids = self.sql.select_contracts(unique[i : i + _IN_CHUNK])
-                    cursor.execute(sql, (self.pipeline, *ids))
-                    out.update({r[0]: r for r in cursor.fetchall()})
+                    rest, ids = self.sql.contracts_of(unique[i : i + _IN_CHUNK])
+                    rows = select_rows(cursor, sqlite, CONTRACT_COLUMNS, rest, (self.pipeline, *ids))
+                    out.update({r[0]: r for r in rows})
             finally:
                 cursor.close()
         return out
@@ -176,9 +199,9 @@ class BatchWriter:
                 (created.register, created.schema, 1, created.at, created.at, pipeline, "create",
                  created.actor, run_id),
             )  # fmt: skip
-        if w.object_updates:
-            self._archive(conn, [row[-1] for row in w.object_updates])
-            conn.exec_driver_sql(sql.update_objects, w.object_updates)
+        for updates in _rounds(w.object_updates):  # each round: the version it replaces is archived
+            self._archive(conn, [row[-1] for row in updates])
+            conn.exec_driver_sql(sql.update_objects, updates)
         if w.contract_inserts:
             assert created is not None, "contract_inserts without what they share (BatchWrite.created)"
             sql.insert_contracts(
