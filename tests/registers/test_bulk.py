@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, event, text
@@ -15,6 +16,16 @@ from openconnector.registers.db import make_engine
 @pytest.fixture
 def engine(store_url: str) -> Iterator[Engine]:
     e = make_engine(store_url)
+    with e.begin() as conn:
+        conn.execute(text("CREATE TABLE bulk_t (n INTEGER PRIMARY KEY, name TEXT, note TEXT)"))
+    yield e
+    e.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    """The SQLite store whatever the backend under test: these tests look at its statements."""
+    e = make_engine(f"sqlite:///{tmp_path / 'b.db'}")
     with e.begin() as conn:
         conn.execute(text("CREATE TABLE bulk_t (n INTEGER PRIMARY KEY, name TEXT, note TEXT)"))
     yield e
@@ -45,29 +56,24 @@ def test_every_row_lands_once_in_order(engine: Engine, n: int) -> None:
     assert got == _rows(n)
 
 
-def test_sqlite_inserts_groups_of_rows_with_one_statement_each(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    engine = make_engine(f"sqlite:///{tmp_path / 'b.db'}")
-    with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE bulk_t (n INTEGER PRIMARY KEY, name TEXT, note TEXT)"))
+def test_sqlite_inserts_groups_of_rows_with_one_statement_each(sqlite_engine: Engine) -> None:
+    engine = sqlite_engine
     seen = _statements(engine)
     with engine.begin() as conn:
         BulkInsert("bulk_t", "n, name, note")(conn, _rows(2 * GROUP_ROWS + 7))
     inserts = [(s.count("(?, ?, ?)"), many) for s, many in seen if s.startswith("INSERT")]
     assert inserts == [(GROUP_ROWS, False), (GROUP_ROWS, False), (1, True)]  # the 7 left over: executemany
-    engine.dispose()
 
 
-def test_a_low_sqlite_parameter_limit_makes_smaller_groups(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    engine = make_engine(f"sqlite:///{tmp_path / 'b.db'}")
+def test_a_low_sqlite_parameter_limit_makes_smaller_groups(sqlite_engine: Engine) -> None:
+    engine = sqlite_engine
     with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE bulk_t (n INTEGER PRIMARY KEY, name TEXT, note TEXT)"))
         dbapi = conn.connection.dbapi_connection
         assert dbapi is not None
         dbapi.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 32)  # an old build's tiny limit, in effect
         BulkInsert("bulk_t", "n, name, note")(conn, _rows(100))  # 10 rows (30 values) per statement
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*), sum(n) FROM bulk_t")).one() == (100, sum(range(100)))
-    engine.dispose()
 
 
 @pytest.mark.parametrize("n", [1, 2, GROUP_ROWS, GROUP_ROWS + 3])
@@ -80,10 +86,8 @@ def test_shared_values_land_on_every_row(engine: Engine, n: int) -> None:
     assert got == [(i, f"row {i}", "ünïcode ✓") for i in range(n)]
 
 
-def test_sqlite_binds_shared_values_once_per_statement(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    engine = make_engine(f"sqlite:///{tmp_path / 'b.db'}")
-    with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE bulk_t (n INTEGER PRIMARY KEY, name TEXT, note TEXT)"))
+def test_sqlite_binds_shared_values_once_per_statement(sqlite_engine: Engine) -> None:
+    engine = sqlite_engine
     seen = _statements(engine)
     with engine.begin() as conn:
         BulkInsert("bulk_t", "n, name", shared="note")(
@@ -92,7 +96,6 @@ def test_sqlite_binds_shared_values_once_per_statement(tmp_path) -> None:  # typ
     grouped, rest = [s for s, _ in seen if s.startswith("INSERT")]
     assert grouped.count("?") == 2 * GROUP_ROWS + 1 and "SELECT column1, column2, ?" in grouped
     assert rest.count("?") == 3
-    engine.dispose()
 
 
 def test_the_number_of_shared_values_is_checked(engine: Engine) -> None:
