@@ -82,6 +82,12 @@ class RestApi:
                 content_type="text/plain",
             )
         )
+        r("/bad-gzip")(  # says gzip, is not: a broken proxy or a misconfigured server
+            lambda req: Response.text(
+                b"this is not gzip", content_type="application/json", headers={"Content-Encoding": "gzip"}
+            )
+        )
+        r("/loop")(lambda req: Response.text(b"", status=302, headers={"Location": "/loop"}))
         r("/mixed")(lambda req: Response.json({"data": [{"id": 1}, "not a record", 3, {"id": 2}]}))
         r("/search", methods=("POST",))(self.search)
         for kind in ("none", "basic", "bearer", "api_key_header", "api_key_query", "oauth2"):

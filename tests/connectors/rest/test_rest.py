@@ -309,6 +309,20 @@ async def test_a_byte_order_mark_before_json_or_xml_is_skipped(read: Reader) -> 
     assert result.error is None and [r["id"] for r in result.records] == ["1"]
 
 
+async def test_a_body_that_does_not_decompress_fails_the_page_and_says_why(read: Reader) -> None:
+    result = await read({"path": "/bad-gzip", "records": "data"})
+    assert isinstance(result.error, ConnectorError) and result.error.where == "page 1", result.error
+    assert "GET /bad-gzip: the response body does not decode as its Content-Encoding header says" in str(
+        result.error
+    )
+
+
+async def test_a_redirect_loop_fails_the_page_and_says_why(read: Reader) -> None:
+    result = await read({"path": "/loop", "records": "data"})
+    assert isinstance(result.error, ConnectorError) and result.error.where == "page 1", result.error
+    assert "GET /loop" in str(result.error) and "redirect" in str(result.error).lower()
+
+
 async def test_items_that_are_not_objects_become_record_errors(read: Reader) -> None:
     result = await read({"path": "/mixed", "records": "data"})
     (batch,) = result.batches
