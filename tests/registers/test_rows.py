@@ -11,7 +11,16 @@ import pytest
 from openconnector.registers import rows
 from openconnector.registers.rows import select_rows, sqlite_has_json
 
-TEXTS = ["plain", "", 'quote " and \\ backslash', "line\nbreak\ttab", "ünïcødé ✓ 🚀", "\x01 control", "null"]
+TEXTS = [
+    "plain",
+    "",
+    'quote " and \\ backslash',
+    "line\nbreak\ttab",
+    "ünïcødé ✓ 🚀",
+    "\x01 control",
+    "nul \x00 inside",
+    "null",
+]
 
 
 class Recording:
