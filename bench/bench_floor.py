@@ -44,6 +44,7 @@ from openconnector.registers.batch import _SQL
 from openconnector.registers.bulk import BulkInsert
 from openconnector.registers.db import make_engine
 from openconnector.registers.migrate import migrate
+from openconnector.registers.rows import select_rows
 from openconnector.timeutil import now_iso
 
 PAGE = 1000
@@ -106,6 +107,7 @@ def load(db: Path, raw_pages: Callable[[], Iterable[bytes]], workers: int = 0) -
     migrate(engine)
     sql = _SQL("sqlite")
     conn = engine.connect()
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # as load_contracts
     sha256, dumps = hashlib.sha256, orjson.dumps
     run_id, pipeline, actor = uuid7(), "people", "pipeline:people"
     mapping_version, schema_hash = "m1", "s1"
@@ -120,8 +122,8 @@ def load(db: Path, raw_pages: Callable[[], Iterable[bytes]], workers: int = 0) -
     prepared = pool.map(prepare, raw_pages()) if pool is not None else map(prepare, raw_pages())
     for n, page in enumerate(prepared):
         now = now_iso()
-        select, params = sql.select_contracts([p[0] for p in page])
-        known = {r[0] for r in conn.exec_driver_sql(select, (pipeline, *params))}
+        rest, params = sql.contracts_of([p[0] for p in page])
+        known = {r[0] for r in select_rows(cursor, True, "origin_id", rest, (pipeline, *params))}
         objects, contracts, log, audit = [], [], [], []
         for origin, source_hash, body, canon, target_hash in page:
             if origin in known:
@@ -142,6 +144,7 @@ def load(db: Path, raw_pages: Callable[[], Iterable[bytes]], workers: int = 0) -
     seconds = time.perf_counter() - started
     if pool is not None:
         pool.shutdown()
+    cursor.close()
     conn.close()
     engine.dispose()
     return seconds

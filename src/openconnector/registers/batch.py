@@ -129,10 +129,6 @@ class _SQL:
         """``FROM ... WHERE`` of the contracts of ``ids`` and its parameters after the pipeline."""
         return self._contracts + self._in("origin_id", len(ids)), (ids,) if self.pg else tuple(ids)
 
-    def select_contracts(self, ids: list[str]) -> tuple[str, tuple[Any, ...]]:
-        rest, params = self.contracts_of(ids)
-        return f"SELECT {CONTRACT_COLUMNS} {rest}", params
-
     def archive(self, ids: list[str]) -> tuple[str, tuple[Any, ...]]:
         """Copy the current rows of ``ids`` into object_versions (before they are overwritten)."""
         return self._archive + self._in("id", len(ids)), (ids,) if self.pg else tuple(ids)
@@ -177,7 +173,7 @@ class BatchWriter:
                 for i in range(0, len(unique), _IN_CHUNK):
                     rest, ids = self.sql.contracts_of(unique[i : i + _IN_CHUNK])
                     rows = select_rows(cursor, sqlite, CONTRACT_COLUMNS, rest, (self.pipeline, *ids))
-                    out.update({r[0]: r for r in rows})
+                    out.update({r[ORIGIN]: r for r in rows})
             finally:
                 cursor.close()
         return out

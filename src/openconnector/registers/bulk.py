@@ -46,10 +46,11 @@ class BulkInsert:
         self._grouped: tuple[str, int] | None = None  # SQLite: (statement, rows per statement)
 
     def statement(self, mark: str, rows: int = 1) -> str:
-        """One statement for ``rows`` rows; for more than one row, the shared values come first."""
+        """One statement for ``rows`` rows; for more than one row, its parameters are the shared
+        values, then the rows' values."""
         names = ", ".join(self.columns + self.shared)
         if rows == 1 or not self.shared:
-            row = f"({', '.join([mark] * (len(self.columns) + (len(self.shared) if rows == 1 else 0)))})"
+            row = f"({', '.join([mark] * (len(self.columns) + len(self.shared)))})"
             return f"INSERT INTO {self.table} ({names}) VALUES {', '.join([row] * rows)}"
         picked = [f"column{i + 1}" for i in range(len(self.columns))] + [mark] * len(self.shared)
         row = f"({', '.join([mark] * len(self.columns))})"

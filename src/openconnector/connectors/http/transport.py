@@ -179,12 +179,11 @@ class HttpTransport:
             except ConnectorError as exc:  # raised by an auth flow (token endpoint refused us)
                 self._log(request, attempt, started, where, error=str(exc))
                 raise ConnectorError(f"{shown}: {exc}", where=where) from None
-            except httpx.DecodingError as exc:  # not a transport error: the server's answer is broken
-                error = f"the response body does not decode as its Content-Encoding header says ({exc})"
-                self._log(request, attempt, started, where, error=error)
-                raise ConnectorError(f"{shown}: {error}", where=where) from None
-            except httpx.TooManyRedirects:
-                error = f"more than {client.max_redirects} redirects (a redirect loop?)"
+            except (httpx.DecodingError, httpx.TooManyRedirects) as exc:  # the answer is wrong, not the wire
+                if isinstance(exc, httpx.TooManyRedirects):
+                    error = f"more than {client.max_redirects} redirects (a redirect loop?)"
+                else:
+                    error = f"the response body does not decode as its Content-Encoding header says ({exc})"
                 self._log(request, attempt, started, where, error=error)
                 raise ConnectorError(f"{shown}: {error}", where=where) from None
             except (httpx.TransportError, ssl.SSLError) as exc:  # httpx lets some TLS alerts through raw
