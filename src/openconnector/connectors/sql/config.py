@@ -13,6 +13,7 @@ from openconnector.connectors.sql.location import parse_location, split_password
 
 SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 Decimals = Literal["string", "number"]
+Reader = Literal["auto", "thread", "process"]
 
 _TIMEZONE = re.compile(r"^[A-Za-z0-9_/+:.-]{1,64}$")
 #: bind names the connector itself uses; read.params may not take them
@@ -94,6 +95,11 @@ class SqlRead(ReadBase):
         default_factory=list, description="Text columns holding JSON to decode (MySQL JSON is found itself)."
     )
     decimals: Decimals | None = Field(None, description="Overrides the source's decimals for this read.")
+    reader: Reader = Field(
+        "auto",
+        description="Where rows are fetched and converted: a thread, or a child process (auto: a child "
+        "process for a full read of a table the database estimates at 100,000 rows or more).",
+    )
 
     @field_validator("order_by", mode="before")
     @classmethod

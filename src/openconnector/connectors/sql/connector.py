@@ -2,7 +2,8 @@
 
 Each blocking step (connect, plan, fetch a chunk) runs in a worker thread. While the engine
 processes one batch the next chunk is already being fetched (one chunk ahead, so memory stays at
-two chunks).
+two chunks). A big read runs the same steps in a child process instead (:mod:`.process`), where
+fetching and converting rows no longer shares the interpreter lock with the engine.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from openconnector.connectors.sql.convert import Converter
 from openconnector.connectors.sql.engine import create_engine, secrets_of, source_url
 from openconnector.connectors.sql.errors import translate
 from openconnector.connectors.sql.location import masked
+from openconnector.connectors.sql.process import CHILD_READ_ROWS, ChildRead, estimated_rows
 from openconnector.connectors.sql.reader import Chunk, Plan, Stream, StreamClosed, plan_read
 from openconnector.connectors.sql.write import write_records
 
@@ -41,6 +43,7 @@ class SqlConnector(Connector):
         self.sql_source: SqlSource = source  # type: ignore[assignment]
         self._engine: sa.Engine | None = None
         self._streams: set[Stream] = set()
+        self._children: set[ChildRead] = set()
         self._secrets = secrets_of(self.sql_source)
         self.display = masked(source_url(self.sql_source))
 
@@ -55,7 +58,8 @@ class SqlConnector(Connector):
 
     # -- read -------------------------------------------------------------------------------------
 
-    def _open(self, stream: Stream, read: SqlRead, ctx: ReadContext) -> Plan:
+    def start(self, stream: Stream, read: SqlRead, ctx: ReadContext) -> Plan:
+        """Connect, plan the statement against the database and open the streamed result."""
         try:
             conn = stream.connect()
         except sa_exc.DBAPIError as exc:
@@ -70,35 +74,49 @@ class SqlConnector(Connector):
             raise self._fail(exc, "the database rejected the read", plan.where) from None
         return plan
 
+    def next_chunk(self, stream: Stream, plan: Plan) -> Chunk | None:
+        """The next chunk, or ``None`` at the end; a broken read as a ConnectorError naming the row."""
+        try:
+            return stream.next_chunk()
+        except sa_exc.DBAPIError as exc:
+            raise self._fail(exc, "the read broke off", f"{plan.where}, after row {stream.rows}") from None
+        except StreamClosed as exc:
+            raise ConnectorError(str(exc), where=f"{plan.where}, after row {stream.rows}") from None
+
+    def stream(self, read: SqlRead) -> Stream:
+        converter = Converter(read.decimals or self.sql_source.decimals)
+        return Stream(self.engine, converter, read.batch_size, read.id_columns)
+
     async def read(self, read: ReadBase, ctx: ReadContext) -> AsyncIterator[Batch]:
         sql_read = read if isinstance(read, SqlRead) else SqlRead.model_validate(read.model_dump())
-        converter = Converter(sql_read.decimals or self.sql_source.decimals)
-        stream = Stream(self.engine, converter, sql_read.batch_size, sql_read.id_columns)
+        if await asyncio.to_thread(self._in_child, sql_read, ctx):
+            child = ChildRead(self.name, self.sql_source, sql_read, ctx)
+            self._children.add(child)
+            try:
+                async with contextlib.aclosing(child.batches()) as batches:
+                    async for batch in batches:
+                        yield batch
+            finally:
+                self._children.discard(child)
+            return
+        stream = self.stream(sql_read)
         self._streams.add(stream)
         pending: asyncio.Future[Chunk | None] | None = None
         try:
-            plan = await asyncio.to_thread(self._open, stream, sql_read, ctx)
-            pending = asyncio.ensure_future(asyncio.to_thread(stream.next_chunk))
+            plan = await asyncio.to_thread(self.start, stream, sql_read, ctx)
+            pending = asyncio.ensure_future(asyncio.to_thread(self.next_chunk, stream, plan))
             while True:
-                try:
-                    # shielded: cancelling the read must not abandon a fetch that is still running
-                    chunk = await asyncio.shield(pending)
-                except sa_exc.DBAPIError as exc:
-                    pending = None
-                    raise self._fail(
-                        exc, "the read broke off", f"{plan.where}, after row {stream.rows}"
-                    ) from None
-                except StreamClosed as exc:
-                    pending = None
-                    raise ConnectorError(str(exc), where=f"{plan.where}, after row {stream.rows}") from None
+                # shielded: cancelling the read must not abandon a fetch that is still running
+                chunk = await asyncio.shield(pending)
                 pending = None
                 if chunk is None:
                     break
-                pending = asyncio.ensure_future(asyncio.to_thread(stream.next_chunk))  # fetch ahead
+                # fetch ahead while the engine processes this batch
+                pending = asyncio.ensure_future(asyncio.to_thread(self.next_chunk, stream, plan))
                 yield Batch(
                     chunk.records, errors=chunk.errors, where=f"rows {chunk.first_row}-{chunk.last_row}"
                 )
-            self._set_cursor(plan, stream, ctx)
+            self.set_cursor(plan, stream, ctx)
         finally:
             if pending is not None:  # a thread cannot be cancelled: let the fetch finish, drop it
                 await asyncio.wait([pending])
@@ -107,8 +125,16 @@ class SqlConnector(Connector):
             await asyncio.to_thread(stream.close)
             self._streams.discard(stream)
 
+    def _in_child(self, read: SqlRead, ctx: ReadContext) -> bool:
+        """Whether this read runs in a child process (``read.reader``; ``auto`` decides by size)."""
+        if read.reader != "auto":
+            return read.reader == "process"
+        if read.table is None or (read.incremental is not None and ctx.cursor is not None and not ctx.full):
+            return False  # a query's size is unknown; an incremental run reads only what is new
+        return estimated_rows(self.engine, self.sql_source, read.table) >= CHILD_READ_ROWS
+
     @staticmethod
-    def _set_cursor(plan: Plan, stream: Stream, ctx: ReadContext) -> None:
+    def set_cursor(plan: Plan, stream: Stream, ctx: ReadContext) -> None:
         if plan.cursor_column is None:
             return
         best = stream.newest if plan.mark is None else cur.newest(stream.newest, plan.mark)
@@ -154,6 +180,9 @@ class SqlConnector(Connector):
 
     async def aclose(self) -> None:
         streams, self._streams = list(self._streams), set()
+        children, self._children = list(self._children), set()
+        for child in children:
+            await asyncio.to_thread(child.stop)
         for stream in streams:
             await asyncio.to_thread(stream.close)
         engine, self._engine = self._engine, None
