@@ -59,3 +59,23 @@ def test_a_duplicate_of_a_record_created_in_the_same_batch_updates_that_object()
     assert [row[-1] for row in w.object_updates] == [first_id]  # the object created above, not a new one
     assert [row[0] for row in w.contract_updates] == ["1"]  # the identical 4th: unchanged by its hash
     assert w.created is not None and w.created.register == "crm" and w.created.actor == "pipeline:people"
+
+
+def test_origins_and_hashes_a_connector_hands_along_are_used() -> None:
+    """A connector that converts in another process gives each record's id and source hash; the
+    engine takes them as they are (here deliberately not the record's own, to see that it does)."""
+    from openconnector.jsonutil import content_hash
+    from openconnector.pipelines.process import batch_origins
+
+    records = [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
+    plan = _plan()
+    given = Batch(records, origins=["x1", "x2"], hashes=["h1", "h2"])
+    assert batch_origins(plan, given) == ["x1", "x2"]
+    out = process_batch(plan, given, {}, set(), batch_origins(plan, given))
+    assert [(row[0], row[2]) for row in out.write.contract_inserts] == [("x1", "h1"), ("x2", "h2")]
+    # without them the engine computes both itself
+    own = process_batch(plan, Batch(records), {}, set())
+    assert [(row[0], row[2]) for row in own.write.contract_inserts] == [
+        ("1", content_hash(records[0])),
+        ("2", content_hash(records[1])),
+    ]

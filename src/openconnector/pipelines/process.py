@@ -152,6 +152,8 @@ def quarantine_row(
 
 def batch_origins(plan: RunPlan, batch: Batch) -> list[str | None]:
     """Each record's origin id, in record order (None for a record that has none or is no object)."""
+    if batch.origins is not None:
+        return batch.origins
     origin_of, metas = plan.origin_id, batch.meta
     return [
         origin_of(rec, metas[i] if metas is not None else None) if isinstance(rec, dict) else None
@@ -180,7 +182,7 @@ def process_batch(
     run_id = plan.run_id
     log = w.log
     audit = out.audit
-    metas = batch.meta
+    metas, hashes = batch.meta, batch.hashes
     schema_hash = plan.schema.hash
     mapping_version = plan.mapping_version
     schema_errors = plan.schema.errors
@@ -254,7 +256,9 @@ def process_batch(
             continue
         if cursor_path is not None:
             out.max_cursor = cursor_max(out.max_cursor, get_path(record, cursor_path))
-        source_hash = content_hash(record if meta is None else (record, meta))
+        source_hash = (
+            hashes[i] if hashes is not None else content_hash(record if meta is None else (record, meta))
+        )
         contract = contracts.get(origin)
         if contract is None and origin in created:  # a duplicate of a record this batch creates
             contract = contracts[origin] = (

@@ -18,7 +18,9 @@ from openconnector.config import load_project
 from openconnector.connectors import ConnectorError, ReadContext
 from openconnector.connectors.sql import process
 from openconnector.connectors.sql.process import estimated_rows
+from openconnector.jsonutil import content_hash
 from openconnector.pipelines import run_pipeline
+from openconnector.pipelines.process import IdResolver
 from openconnector.registers import RunLog, Store
 
 from .dbs import Db, read_all
@@ -44,6 +46,11 @@ async def test_child_reads_what_a_thread_reads(db: Db) -> None:
     child = await read_all(db.connector(), {**read, "reader": "process"}, cursor=stored)
     assert _summary(child) == _summary(thread)
     assert len(child.records) == 7 and child.ctx.new_cursor is not None
+    # the child hands along each record's origin id and source hash, as the engine computes them
+    for batch in child.batches:
+        assert batch.origins == [IdResolver("id")(r, None) for r in batch.records]
+        assert batch.hashes == [content_hash(r) for r in batch.records]
+    assert all(b.origins is None and b.hashes is None for b in thread.batches)
     assert any("stored cursor is for column 'id'" in w for w in child.ctx.warnings)
     # a query, incrementally from a mark
     query = {"query": f"SELECT id, name FROM {table.name}", "incremental": {"cursor": "id"}}

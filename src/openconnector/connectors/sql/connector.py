@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar, Literal
 
@@ -27,6 +28,8 @@ from openconnector.connectors.sql.location import masked
 from openconnector.connectors.sql.process import CHILD_READ_ROWS, ChildRead, estimated_rows
 from openconnector.connectors.sql.reader import Chunk, Plan, Stream, StreamClosed, plan_read
 from openconnector.connectors.sql.write import write_records
+
+log = logging.getLogger("openconnector.connectors.sql")
 
 
 class SqlConnector(Connector):
@@ -131,7 +134,11 @@ class SqlConnector(Connector):
             return read.reader == "process"
         if read.table is None or (read.incremental is not None and ctx.cursor is not None and not ctx.full):
             return False  # a query's size is unknown; an incremental run reads only what is new
-        return estimated_rows(self.engine, self.sql_source, read.table) >= CHILD_READ_ROWS
+        estimate = estimated_rows(self.engine, self.sql_source, read.table)
+        if estimate < CHILD_READ_ROWS:
+            return False
+        log.info("%s: reading table %s (about %d rows) in a child process", self.name, read.table, estimate)
+        return True
 
     @staticmethod
     def set_cursor(plan: Plan, stream: Stream, ctx: ReadContext) -> None:

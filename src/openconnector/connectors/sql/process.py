@@ -12,7 +12,8 @@ Starting the child costs about half a second (a fresh interpreter importing the 
 
 The wire: the parent writes one pickle, ``(name, source, read, cursor, full, pipeline)``, to the
 child's stdin; the child answers on a private copy of its stdout with length-prefixed pickles:
-``("warnings", [...])`` once planned, ``("chunk", Chunk)`` per chunk, then ``("end", new_cursor,
+``("warnings", [...])`` once planned, ``("chunk", Chunk, origin ids, source hashes)`` per chunk
+(the ids and hashes the engine would compute, so it need not: :class:`Batch`), then ``("end", new_cursor,
 [warnings])`` or ``("error", message, where, retryable)``. Only our own child writes to that pipe.
 """
 
@@ -36,6 +37,7 @@ from openconnector.connectors.base import Batch, ConnectorError, ReadContext
 from openconnector.connectors.sql.config import SqlRead, SqlSource
 from openconnector.connectors.sql.reader import Chunk
 from openconnector.connectors.sql.statements import split_table
+from openconnector.jsonutil import content_hash
 
 #: ``read.reader: auto`` reads a table in a child process from this many (estimated) rows on
 CHILD_READ_ROWS = 100_000
@@ -141,7 +143,11 @@ class ChildRead:
                 else:
                     chunk: Chunk = message[1]
                     yield Batch(
-                        chunk.records, errors=chunk.errors, where=f"rows {chunk.first_row}-{chunk.last_row}"
+                        chunk.records,
+                        errors=chunk.errors,
+                        where=f"rows {chunk.first_row}-{chunk.last_row}",
+                        origins=message[2],
+                        hashes=message[3],
                     )
         finally:
             if pending is not None:
@@ -171,8 +177,10 @@ def _send(out: IO[bytes], message: tuple[Any, ...]) -> None:
 def serve(arguments: bytes, out: IO[bytes]) -> None:
     """The child's side: run the read the parent asked for and send what it gives."""
     from openconnector.connectors.sql.connector import SqlConnector
+    from openconnector.pipelines.process import IdResolver
 
     name, source, read, cursor, full, pipeline = pickle.loads(arguments)
+    origin_of = IdResolver(read.id)
     connector = SqlConnector(name, source)
     ctx = ReadContext(pipeline, cursor=cursor, full=full)
     stream = connector.stream(read)
@@ -181,7 +189,9 @@ def serve(arguments: bytes, out: IO[bytes]) -> None:
         sent = len(ctx.warnings)
         _send(out, ("warnings", ctx.warnings[:sent]))
         while (chunk := connector.next_chunk(stream, plan)) is not None:
-            _send(out, ("chunk", chunk))
+            # the engine's own id and change-detection hash, computed here on the idle core
+            origins = [origin_of(r, None) for r in chunk.records]
+            _send(out, ("chunk", chunk, origins, list(map(content_hash, chunk.records))))
         connector.set_cursor(plan, stream, ctx)
         _send(out, ("end", ctx.new_cursor, ctx.warnings[sent:]))
     except ConnectorError as exc:
