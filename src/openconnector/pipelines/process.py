@@ -13,7 +13,7 @@ from typing import Any
 
 from openconnector import jsonutil
 from openconnector.connectors.base import Batch
-from openconnector.ids import uuid7
+from openconnector.ids import IdResolver, uuid7
 from openconnector.jsonutil import (
     MISSING,
     canonical,
@@ -22,7 +22,6 @@ from openconnector.jsonutil import (
     dumps_str,
     exact_size,
     get_path,
-    split_path,
 )
 from openconnector.registers.batch import (
     DELETED,
@@ -40,42 +39,6 @@ from openconnector.registers.validation import CompiledSchema
 from openconnector.timeutil import now_iso
 
 MAX_ORIGIN_ID = 500
-
-
-class IdResolver:
-    """Origin id from the record (or its ``_meta``): one path, or several joined by ``:``."""
-
-    def __init__(self, spec: str | list[str]) -> None:
-        self.spec = spec
-        paths = [spec] if isinstance(spec, str) else list(spec)
-        self._paths = [split_path(p) for p in paths]
-        self.label = ", ".join(paths)
-
-    def __call__(self, record: dict[str, Any], meta: dict[str, Any] | None) -> str | None:
-        if len(self._paths) == 1 and len(self._paths[0]) == 1:  # the common case: one top-level key
-            v = record.get(self._paths[0][0], MISSING)
-            if type(v) is str:
-                return v or None
-            if type(v) is int:
-                return str(v)
-            if v is not MISSING or meta is None:
-                return self._text(v)
-        values = []
-        for parts in self._paths:
-            v = get_path(record, parts)
-            if v is MISSING and meta is not None:
-                v = get_path({"_meta": meta}, parts)
-            text = self._text(v)
-            if text is None:
-                return None
-            values.append(text)
-        return ":".join(values)
-
-    @staticmethod
-    def _text(v: Any) -> str | None:
-        if v is MISSING or v is None or v == "":
-            return None
-        return v if isinstance(v, str) else dumps_str(v).strip('"')
 
 
 @dataclass

@@ -2,8 +2,8 @@
 
 Each blocking step (connect, plan, fetch a chunk) runs in a worker thread. While the engine
 processes one batch the next chunk is already being fetched (one chunk ahead, so memory stays at
-two chunks). A big read runs the same steps in a child process instead (:mod:`.process`), where
-fetching and converting rows no longer shares the interpreter lock with the engine.
+two chunks). A big read runs in a child process instead (:mod:`openconnector.connectors.child`),
+where fetching and converting rows no longer shares the interpreter lock with the engine.
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ from sqlalchemy import exc as sa_exc
 
 from openconnector.connectors import register
 from openconnector.connectors.base import Batch, Connector, ConnectorError, ReadBase, ReadContext, SourceBase
+from openconnector.connectors.child import ChildRead
 from openconnector.connectors.sql import cursor as cur
 from openconnector.connectors.sql.config import SqlRead, SqlSource
 from openconnector.connectors.sql.convert import Converter
 from openconnector.connectors.sql.engine import create_engine, secrets_of, source_url
 from openconnector.connectors.sql.errors import translate
+from openconnector.connectors.sql.estimate import CHILD_READ_ROWS, estimated_rows
 from openconnector.connectors.sql.location import masked
-from openconnector.connectors.sql.process import CHILD_READ_ROWS, ChildRead, estimated_rows
 from openconnector.connectors.sql.reader import Chunk, Plan, Stream, StreamClosed, plan_read
 from openconnector.connectors.sql.write import write_records
 
@@ -61,7 +62,7 @@ class SqlConnector(Connector):
 
     # -- read -------------------------------------------------------------------------------------
 
-    def start(self, stream: Stream, read: SqlRead, ctx: ReadContext) -> Plan:
+    def _start(self, stream: Stream, read: SqlRead, ctx: ReadContext) -> Plan:
         """Connect, plan the statement against the database and open the streamed result."""
         try:
             conn = stream.connect()
@@ -77,7 +78,7 @@ class SqlConnector(Connector):
             raise self._fail(exc, "the database rejected the read", plan.where) from None
         return plan
 
-    def next_chunk(self, stream: Stream, plan: Plan) -> Chunk | None:
+    def _next(self, stream: Stream, plan: Plan) -> Chunk | None:
         """The next chunk, or ``None`` at the end; a broken read as a ConnectorError naming the row."""
         try:
             return stream.next_chunk()
@@ -86,14 +87,17 @@ class SqlConnector(Connector):
         except StreamClosed as exc:
             raise ConnectorError(str(exc), where=f"{plan.where}, after row {stream.rows}") from None
 
-    def stream(self, read: SqlRead) -> Stream:
+    def _stream(self, read: SqlRead) -> Stream:
         converter = Converter(read.decimals or self.sql_source.decimals)
         return Stream(self.engine, converter, read.batch_size, read.id_columns)
 
     async def read(self, read: ReadBase, ctx: ReadContext) -> AsyncIterator[Batch]:
         sql_read = read if isinstance(read, SqlRead) else SqlRead.model_validate(read.model_dump())
         if await asyncio.to_thread(self._in_child, sql_read, ctx):
-            child = ChildRead(self.name, self.sql_source, sql_read, ctx)
+            where = f"table {sql_read.table}" if sql_read.table else "query"
+            # the child runs this very read, in a thread of its own process
+            in_child = sql_read.model_copy(update={"reader": "thread"})
+            child = ChildRead(self.type, self.name, self.sql_source, in_child, ctx, where)
             self._children.add(child)
             try:
                 async with contextlib.aclosing(child.batches()) as batches:
@@ -102,12 +106,12 @@ class SqlConnector(Connector):
             finally:
                 self._children.discard(child)
             return
-        stream = self.stream(sql_read)
+        stream = self._stream(sql_read)
         self._streams.add(stream)
         pending: asyncio.Future[Chunk | None] | None = None
         try:
-            plan = await asyncio.to_thread(self.start, stream, sql_read, ctx)
-            pending = asyncio.ensure_future(asyncio.to_thread(self.next_chunk, stream, plan))
+            plan = await asyncio.to_thread(self._start, stream, sql_read, ctx)
+            pending = asyncio.ensure_future(asyncio.to_thread(self._next, stream, plan))
             while True:
                 # shielded: cancelling the read must not abandon a fetch that is still running
                 chunk = await asyncio.shield(pending)
@@ -115,11 +119,11 @@ class SqlConnector(Connector):
                 if chunk is None:
                     break
                 # fetch ahead while the engine processes this batch
-                pending = asyncio.ensure_future(asyncio.to_thread(self.next_chunk, stream, plan))
+                pending = asyncio.ensure_future(asyncio.to_thread(self._next, stream, plan))
                 yield Batch(
                     chunk.records, errors=chunk.errors, where=f"rows {chunk.first_row}-{chunk.last_row}"
                 )
-            self.set_cursor(plan, stream, ctx)
+            self._set_cursor(plan, stream, ctx)
         finally:
             if pending is not None:  # a thread cannot be cancelled: let the fetch finish, drop it
                 await asyncio.wait([pending])
@@ -141,7 +145,7 @@ class SqlConnector(Connector):
         return True
 
     @staticmethod
-    def set_cursor(plan: Plan, stream: Stream, ctx: ReadContext) -> None:
+    def _set_cursor(plan: Plan, stream: Stream, ctx: ReadContext) -> None:
         if plan.cursor_column is None:
             return
         best = stream.newest if plan.mark is None else cur.newest(stream.newest, plan.mark)

@@ -16,11 +16,10 @@ import yaml
 
 from openconnector.config import load_project
 from openconnector.connectors import ConnectorError, ReadContext
-from openconnector.connectors.sql import process
-from openconnector.connectors.sql.process import estimated_rows
+from openconnector.connectors.sql.estimate import estimated_rows
+from openconnector.ids import IdResolver
 from openconnector.jsonutil import content_hash
 from openconnector.pipelines import run_pipeline
-from openconnector.pipelines.process import IdResolver
 from openconnector.registers import RunLog, Store
 
 from .dbs import Db, read_all
@@ -171,7 +170,6 @@ async def test_auto_takes_a_child_for_a_big_full_table_read(db: Db, monkeypatch:
         query = conn.Read.model_validate({"query": f"SELECT * FROM {table.name}"})
         first, later = ReadContext(pipeline="t"), ReadContext(pipeline="t", cursor="2024-01-01T00:00:00")
         assert not conn._in_child(full, first)  # 50 rows: a thread
-        monkeypatch.setattr(process, "CHILD_READ_ROWS", 10)
         monkeypatch.setattr("openconnector.connectors.sql.connector.CHILD_READ_ROWS", 10)
         assert conn._in_child(full, first)
         assert not conn._in_child(full, later)  # an incremental run reads only what is new
