@@ -161,7 +161,9 @@ async def serve(arguments: bytes, out: IO[bytes]) -> None:
                     origins = [origin_of(r, m) if isinstance(r, dict) else None for r, m in pairs]
                     hashes = [content_hash(pair) for pair in pairs]
                 warnings, sent = ctx.warnings[sent:], len(ctx.warnings)
-                _send(out, ("batch", records, metas, batch.errors, batch.where, origins, hashes, warnings))
+                # in a thread: while the engine is slow to take it, the connector keeps fetching
+                message = ("batch", records, metas, batch.errors, batch.where, origins, hashes, warnings)
+                await asyncio.to_thread(_send, out, message)
         _send(out, ("end", ctx.complete, ctx.reason, ctx.new_cursor, ctx.warnings[sent:]))
     except ConnectorError as exc:
         _send(out, ("error", Exception.__str__(exc), exc.where, exc.retryable))
