@@ -23,6 +23,7 @@ from openconnector.connectors import (
 class MemoryRead(ReadBase):
     dataset: str
     fail_after_batches: int | None = None
+    interrupt_after_batches: int | None = None
     stop_early: bool = False
 
 
@@ -40,6 +41,8 @@ class MemoryConnector(Connector):
         for n, i in enumerate(range(0, len(records), read.batch_size)):
             if read.fail_after_batches is not None and n >= read.fail_after_batches:
                 raise ConnectorError("HTTP 500 after 4 attempts", where=f"page {n + 1}")
+            if read.interrupt_after_batches is not None and n >= read.interrupt_after_batches:
+                raise KeyboardInterrupt
             yield Batch(records=records[i : i + read.batch_size], where=f"page {n + 1}")
         if read.stop_early:
             ctx.incomplete("max_pages (1) reached; more pages exist")

@@ -179,6 +179,22 @@ def test_failed_first_page_is_failed_run(tmp_path: Path, store: Store) -> None:
     assert RunLog(store.engine).get(r.id)["status"] == "failed"
 
 
+def test_an_interrupted_run_is_recorded_as_such(tmp_path: Path, store: Store) -> None:
+    """Ctrl-C (or a cancelled task) mid-read: the run is not left 'running'; what landed stays."""
+    extra = "on_missing: delete\n"
+    project = make_project(tmp_path, read_extra="interrupt_after_batches: 1\n", pipeline_extra=extra)
+    prepare(store, project)
+    MemoryConnector.DATA["people"] = people(9)
+    with pytest.raises(KeyboardInterrupt):
+        run(project, store)
+    [stored] = RunLog(store.engine).list(pipeline="people").results
+    assert stored["status"] == "partial" and stored["finished_at"] is not None
+    assert stored["errors"] == [{"message": "the run was interrupted (KeyboardInterrupt)"}]
+    assert stored["counts"]["created"] == 3 and store.count_objects("crm", "person") == 3
+    assert RunLog(store.engine).running("people") is None  # the lock is released
+    assert run(make_project(tmp_path, pipeline_extra=extra), store).status == "ok"
+
+
 def test_delete_after_complete_read_only(tmp_path: Path, store: Store) -> None:
     project = make_project(tmp_path, pipeline_extra="on_missing: delete\n")
     prepare(store, project)

@@ -214,6 +214,10 @@ class PipelineRun:
                     "traceback": traceback.format_exc(limit=5),
                 }
             )
+        except BaseException as exc:  # Ctrl-C, a cancelled task: the run stops here, and says so
+            r.status = "partial" if r.counts["read"] else "failed"
+            r.errors.append({"message": f"the run was interrupted ({type(exc).__name__})"})
+            raise
         finally:
             r.duration_s = round(time.perf_counter() - started, 3)
             r.finished_at = now_iso()
