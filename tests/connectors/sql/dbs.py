@@ -65,6 +65,13 @@ class Db:
         table.create(self.engine)
         return table
 
+    def id_table(self, n: int) -> str:
+        """A new table of one integer column ``id`` holding 1..n; its name."""
+        column = sa.Column("id", sa.Integer, primary_key=True, autoincrement=False)
+        table = self.create(column)
+        self.insert(table, [{"id": i} for i in range(1, n + 1)])
+        return str(table.name)
+
     def insert(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
         with self.engine.begin() as conn:
             conn.execute(table.insert(), rows)

@@ -134,10 +134,7 @@ async def test_the_database_going_away_under_the_child(pg: Db) -> None:
 
 
 async def test_stopping_early_ends_the_child(db: Db) -> None:
-    t = db.name()
-    table = sa.Table(t, sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True, autoincrement=False))
-    table.create(db.engine)
-    db.insert(table, [{"id": i} for i in range(1, 20001)])
+    t = db.id_table(20000)
     conn = db.connector()
     read = conn.Read.model_validate({"table": t, "batch_size": 100, "reader": "process"})
     gen = conn.read(read, ReadContext(pipeline="test"))

@@ -130,10 +130,7 @@ async def test_mysql_going_away_mid_read(my: Db) -> None:
 
 async def test_stopping_early_releases_the_connection(db: Db) -> None:
     """The engine may stop reading (its own failure): the half-read result is dropped, not drained."""
-    t = db.name()
-    table = sa.Table(t, sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True, autoincrement=False))
-    table.create(db.engine)
-    db.insert(table, [{"id": i} for i in range(1, 5001)])
+    t = db.id_table(5000)
     conn = db.connector()
     gen = conn.read(conn.Read.model_validate({"table": t, "batch_size": 100}), ReadContext(pipeline="test"))
     first = await gen.__anext__()
