@@ -16,7 +16,7 @@ import yaml
 
 from openconnector.config import load_project
 from openconnector.connectors import ConnectorError, ReadContext
-from openconnector.connectors.sql.estimate import estimated_rows
+from openconnector.connectors.sql.estimate import CHILD_READ_ROWS, estimated_rows
 from openconnector.ids import IdResolver
 from openconnector.jsonutil import content_hash
 from openconnector.pipelines import run_pipeline
@@ -167,7 +167,7 @@ async def test_auto_takes_a_child_for_a_big_full_table_read(db: Db, monkeypatch:
         query = conn.Read.model_validate({"query": f"SELECT * FROM {table.name}"})
         first, later = ReadContext(pipeline="t"), ReadContext(pipeline="t", cursor="2024-01-01T00:00:00")
         assert not conn._in_child(full, first)  # 50 rows: a thread
-        monkeypatch.setattr("openconnector.connectors.sql.connector.CHILD_READ_ROWS", 10)
+        monkeypatch.setitem(CHILD_READ_ROWS, conn.engine.dialect.name, 10)
         assert conn._in_child(full, first)
         assert not conn._in_child(full, later)  # an incremental run reads only what is new
         assert conn._in_child(full, ReadContext(pipeline="t", cursor="2024-01-01T00:00:00", full=True))

@@ -98,7 +98,7 @@ class SqlRead(ReadBase):
     reader: Reader = Field(
         "auto",
         description="Where rows are fetched and converted: a thread, or a child process (auto: a child "
-        "process for a full read of a table the database estimates at 100,000 rows or more).",
+        "process for a full read of a big table: 300,000 estimated rows, MySQL 100,000).",
     )
 
     @field_validator("order_by", mode="before")

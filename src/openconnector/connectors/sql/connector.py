@@ -139,7 +139,7 @@ class SqlConnector(Connector):
         if read.table is None or (read.incremental is not None and ctx.cursor is not None and not ctx.full):
             return False  # a query's size is unknown; an incremental run reads only what is new
         estimate = estimated_rows(self.engine, self.sql_source, read.table)
-        if estimate < CHILD_READ_ROWS:
+        if estimate < CHILD_READ_ROWS.get(self.engine.dialect.name, 300_000):
             return False
         log.info("%s: reading table %s (about %d rows) in a child process", self.name, read.table, estimate)
         return True
