@@ -4,7 +4,7 @@ In one process the connector (HTTP and JSON parsing, a database driver's row dec
 to JSON types) and the engine (mapping, validation, store writes) take turns on one interpreter
 lock, so a big read uses one core. A child process runs the connector's own :meth:`read`
 unchanged on the other core, computes each record's origin id and source hash there (the engine's
-own :class:`~openconnector.pipelines.process.IdResolver` and
+own :class:`~openconnector.ids.IdResolver` and
 :func:`~openconnector.jsonutil.content_hash`), and hands over finished batches as pickles, which
 cost the engine ~0.6 µs a record to load.
 
