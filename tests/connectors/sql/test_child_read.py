@@ -212,3 +212,16 @@ async def test_a_pipeline_reading_through_a_child(my: Db, tmp_path: Path) -> Non
         assert RunLog(store.engine).state("people").cursor == cursor
     finally:
         store.engine.dispose()
+
+
+async def test_a_never_analysed_postgresql_table_is_estimated_by_its_size(pg: Db) -> None:
+    """Before its first ANALYZE a table's reltuples is -1: its size on disk gives the estimate."""
+    t = pg.name()
+    pg.exec(f"CREATE TABLE {t} AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 20000) g")
+    conn = pg.connector()
+    async with conn:
+        [(tuples,)] = pg.rows("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:t)", t=t)
+        if tuples >= 0:
+            pytest.skip("autovacuum analysed the table first")
+        estimate = await asyncio.to_thread(estimated_rows, conn.engine, conn.sql_source, t)
+        assert 5_000 <= estimate <= 50_000  # ~1.4 MB on disk at ~200 bytes a row
