@@ -1,5 +1,5 @@
 """Ids: time-ordered UUIDs (RFC 9562 version 7) for objects, runs and quarantine entries, and
-the origin id of a source record.
+the origin id and source hash of a source record.
 
 Random UUID4 keys scatter inserts across the whole primary-key index; version-7 ids grow with
 time, so a first load of a million objects appends instead of splitting pages (3-4x faster
@@ -10,11 +10,12 @@ within the process (a counter breaks same-millisecond ties): 0.19 µs per id as 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from uuid_utils import uuid7 as _uuid7
 
-from openconnector.jsonutil import MISSING, dumps_str, get_path, split_path
+from openconnector.jsonutil import MISSING, content_hash, dumps_str, get_path, split_path
 
 
 def uuid7() -> str:
@@ -51,8 +52,21 @@ class IdResolver:
             values.append(text)
         return ":".join(values)
 
+    def all(self, records: Sequence[Any], metas: Sequence[Any] | None) -> list[str | None]:
+        """Each record's origin id, in order (``None`` for a record that has none or is no object)."""
+        return [
+            self(rec, metas[i] if metas is not None else None) if isinstance(rec, dict) else None
+            for i, rec in enumerate(records)
+        ]
+
     @staticmethod
     def _text(v: Any) -> str | None:
         if v is MISSING or v is None or v == "":
             return None
         return v if isinstance(v, str) else dumps_str(v).strip('"')
+
+
+def source_hash(record: Any, meta: Any) -> str:
+    """What change detection compares: the canonical hash of the record as received, with its
+    ``_meta`` when the source gives one."""
+    return content_hash(record if meta is None else (record, meta))

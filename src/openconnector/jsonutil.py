@@ -6,6 +6,7 @@ by one run are comparable with those computed by the next.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -69,7 +70,6 @@ _BLAKE2B_16 = hashlib.blake2b(digest_size=16)
 
 
 loads = orjson.loads
-_BOM = b"\xef\xbb\xbf"
 
 
 def loads_source(content: bytes | str) -> Any:
@@ -79,10 +79,9 @@ def loads_source(content: bytes | str) -> Any:
     neither parser takes raises orjson's error, which says where."""
     # A byte order mark (.NET and PowerShell write one) is not JSON to orjson; it is not data either.
     if isinstance(content, bytes):
-        if content.startswith(_BOM):
-            content = content[len(_BOM) :]
-    elif content.startswith("\ufeff"):
-        content = content[1:]
+        content = content.removeprefix(codecs.BOM_UTF8)
+    else:
+        content = content.removeprefix("\ufeff")
     try:
         return orjson.loads(content)
     except orjson.JSONDecodeError as exc:

@@ -98,7 +98,7 @@ class Batch:
     where: str | None = None  # e.g. "page 3" or "people.csv", used in messages
     #: optional, parallel to ``records``: each record's origin id and source hash exactly as the
     #: engine would compute them (:class:`~openconnector.ids.IdResolver` over
-    #: ``read.id``, :func:`~openconnector.jsonutil.content_hash` of the record), given by a
+    #: ``read.id``, :func:`~openconnector.ids.source_hash`), given by a
     #: connector that converts records in another process so the engine's interpreter need not
     origins: list[str | None] | None = None
     hashes: list[str] | None = None

@@ -5,7 +5,7 @@ to JSON types) and the engine (mapping, validation, store writes) take turns on 
 lock, so a big read uses one core. A child process runs the connector's own :meth:`read`
 unchanged on the other core, computes each record's origin id and source hash there (the engine's
 own :class:`~openconnector.ids.IdResolver` and
-:func:`~openconnector.jsonutil.content_hash`), and hands over finished batches as pickles, which
+:func:`~openconnector.ids.source_hash`), and hands over finished batches as pickles, which
 cost the engine ~0.6 µs a record to load.
 
 Only for reads whose batches need nothing done after the commit (no ``ack``: not queues, not a
@@ -142,8 +142,7 @@ def _send(out: IO[bytes], message: tuple[Any, ...]) -> None:
 async def serve(arguments: bytes, out: IO[bytes]) -> None:
     """The child's side: run the read the parent asked for and send what it gives."""
     from openconnector.connectors import get_connector
-    from openconnector.ids import IdResolver
-    from openconnector.jsonutil import content_hash
+    from openconnector.ids import IdResolver, source_hash
 
     type_, name, source, read, cursor, full, pipeline = pickle.loads(arguments)
     origin_of = IdResolver(read.id)
@@ -153,13 +152,10 @@ async def serve(arguments: bytes, out: IO[bytes]) -> None:
         async with get_connector(type_)(name, source) as connector:
             async for batch in connector.read(read, ctx):
                 records, metas = batch.records, batch.meta
-                if metas is None:
-                    origins = [origin_of(r, None) if isinstance(r, dict) else None for r in records]
-                    hashes = [content_hash(r) for r in records]
-                else:
-                    pairs = list(zip(records, metas, strict=True))
-                    origins = [origin_of(r, m) if isinstance(r, dict) else None for r, m in pairs]
-                    hashes = [content_hash(pair) for pair in pairs]
+                origins = origin_of.all(records, metas)
+                hashes = [
+                    source_hash(r, metas[i] if metas is not None else None) for i, r in enumerate(records)
+                ]
                 warnings, sent = ctx.warnings[sent:], len(ctx.warnings)
                 # in a thread: while the engine is slow to take it, the connector keeps fetching
                 message = ("batch", records, metas, batch.errors, batch.where, origins, hashes, warnings)

@@ -14,11 +14,11 @@ from typing import Any
 from openconnector import jsonutil
 from openconnector.connectors.base import Batch
 from openconnector.ids import IdResolver, uuid7
+from openconnector.ids import source_hash as record_hash
 from openconnector.jsonutil import (
     MISSING,
     canonical,
     canonical_hash,
-    content_hash,
     dumps_str,
     exact_size,
     get_path,
@@ -117,11 +117,7 @@ def batch_origins(plan: RunPlan, batch: Batch) -> list[str | None]:
     """Each record's origin id, in record order (None for a record that has none or is no object)."""
     if batch.origins is not None:
         return batch.origins
-    origin_of, metas = plan.origin_id, batch.meta
-    return [
-        origin_of(rec, metas[i] if metas is not None else None) if isinstance(rec, dict) else None
-        for i, rec in enumerate(batch.records)
-    ]
+    return plan.origin_id.all(batch.records, batch.meta)
 
 
 def process_batch(
@@ -219,9 +215,7 @@ def process_batch(
             continue
         if cursor_path is not None:
             out.max_cursor = cursor_max(out.max_cursor, get_path(record, cursor_path))
-        source_hash = (
-            hashes[i] if hashes is not None else content_hash(record if meta is None else (record, meta))
-        )
+        source_hash = hashes[i] if hashes is not None else record_hash(record, meta)
         contract = contracts.get(origin)
         if contract is None and origin in created:  # a duplicate of a record this batch creates
             contract = contracts[origin] = (
