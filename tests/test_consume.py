@@ -64,12 +64,12 @@ def landed(db: Path) -> int:
         return 0
 
 
+@pytest.mark.parametrize("reader", ["thread", "process"])
 async def test_runs_are_windows_of_messages_and_stop_finishes_the_batch(
-    tmp_path: Path, rabbit: Rabbit, queue: str
+    tmp_path: Path, rabbit: Rabbit, queue: str, reader: str
 ) -> None:
-    project, store = open_project(
-        write_project(tmp_path, rabbit_source(), {"queue": queue, "batch_size": 20, "batch_wait": 0.05})
-    )
+    read = {"queue": queue, "batch_size": 20, "batch_wait": 0.05, "reader": reader}
+    project, store = open_project(write_project(tmp_path, rabbit_source(), read))
     consumer = PipelineConsumer(project, store, "people", ConsumeOptions(run_window=0.5, run_records=30))
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run_forever(stop))
@@ -114,18 +114,41 @@ async def _wait_for(check: Any, timeout: float, what: str) -> None:
         await asyncio.sleep(0.05)
 
 
-@pytest.mark.parametrize("broker", ["rabbitmq", "kafka"])
+def _children(pid: int, module: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().split(") ", 1)[1].split()[1])
+                cmdline = (entry / "cmdline").read_bytes()
+            except (OSError, ValueError):
+                continue
+            if ppid == pid and module.encode() in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().split(") ", 1)[1][0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.parametrize("broker", ["rabbitmq", "rabbitmq-relay", "kafka"])
 async def test_sigkill_mid_stream_then_restart_lands_every_message_once(
     tmp_path: Path, broker: str, request: pytest.FixtureRequest
 ) -> None:
     n = 4000
     messages = [{"id": i, "name": f"person {i}", "age": i % 90} for i in range(n)]
     rabbit: Rabbit | None = None
-    if broker == "rabbitmq":
+    relays: list[int] = []
+    if broker.startswith("rabbitmq"):
         rabbit = await Rabbit.connect()
         queue = unique()
         await rabbit.declare(queue)
-        source, read = rabbit_source(), {"queue": queue, "batch_size": 100}
+        reader = "process" if broker == "rabbitmq-relay" else "thread"
+        source, read = rabbit_source(), {"queue": queue, "batch_size": 100, "reader": reader}
     else:
         tansu: Tansu = request.getfixturevalue("tansu")
         topic = await tansu.create_topic(partitions=2)
@@ -142,9 +165,13 @@ async def test_sigkill_mid_stream_then_restart_lands_every_message_once(
                 await tansu.produce(topic, messages[i : i + 500])
             if i == 1000:
                 await _wait_for(lambda: landed(db) > 0, 30, "the first batches")
+                relays = _children(first.pid, "rabbitmq.relay")
                 first.send_signal(signal.SIGKILL)
                 first.wait(10)
         assert first.returncode == -signal.SIGKILL
+        if broker == "rabbitmq-relay":  # its relay sees its stdin end, and exits: no orphan
+            assert len(relays) == 1
+            await _wait_for(lambda: _gone(relays[0]), 10, "the killed consumer's relay to exit")
         assert 0 < landed(db) < n
         second = _consume_process(config)
         try:
@@ -168,9 +195,11 @@ async def test_sigkill_mid_stream_then_restart_lands_every_message_once(
     assert {t for _, _, t in runs} == {"consume"}
 
 
-async def test_sigterm_stops_cleanly(tmp_path: Path, rabbit: Rabbit, queue: str) -> None:
+@pytest.mark.parametrize("reader", ["thread", "process"])
+async def test_sigterm_stops_cleanly(tmp_path: Path, rabbit: Rabbit, queue: str, reader: str) -> None:
     db = tmp_path / "store.db"
-    config = write_project(tmp_path, rabbit_source(), {"queue": queue}, database_url=f"sqlite:///{db}")
+    read = {"queue": queue, "reader": reader}
+    config = write_project(tmp_path, rabbit_source(), read, database_url=f"sqlite:///{db}")
     proc = _consume_process(config, "--json")
     await rabbit.publish(queue, [{"id": i, "name": f"p{i}"} for i in range(50)])
     await _wait_for(lambda: landed(db) == 50, 30, "50 messages")

@@ -22,6 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from openconnector.connectors.auth import Auth, NoAuth
 from openconnector.connectors.memory import Memory
 
+#: where a connector does its reading: ``read.reader`` of the sources that can read in a child
+#: process (databases, RabbitMQ); ``auto`` lets the connector decide by the size of the read
+Reader = Literal["auto", "thread", "process"]
+
 
 class StrictModel(BaseModel):
     """Base for every config model: unknown keys are errors, never silently ignored."""

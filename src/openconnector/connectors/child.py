@@ -132,10 +132,25 @@ class ChildRead:
         self._stderr.close()
 
 
-def _send(out: IO[bytes], message: tuple[Any, ...]) -> None:
+def pack(message: tuple[Any, ...]) -> bytes:
+    """One message on the wire: its pickle, after the pickle's length (shared with the RabbitMQ
+    relay, :mod:`openconnector.connectors.rabbitmq.relay`)."""
     body = pickle.dumps(message, 5)
-    out.write(len(body).to_bytes(_HEADER, "big"))
-    out.write(body)
+    return len(body).to_bytes(_HEADER, "big") + body
+
+
+async def unpack(stream: asyncio.StreamReader) -> tuple[Any, ...] | None:
+    """The next message from an asyncio stream; ``None`` at its end (the other side has gone)."""
+    try:
+        header = await stream.readexactly(_HEADER)
+        message: tuple[Any, ...] = pickle.loads(await stream.readexactly(int.from_bytes(header, "big")))
+    except asyncio.IncompleteReadError:
+        return None
+    return message
+
+
+def _send(out: IO[bytes], message: tuple[Any, ...]) -> None:
+    out.write(pack(message))
     out.flush()
 
 

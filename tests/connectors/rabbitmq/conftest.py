@@ -19,3 +19,9 @@ async def queue(rabbit: Rabbit) -> str:
     name = unique()
     await rabbit.declare(name)
     return name
+
+
+@pytest.fixture(params=["thread", "process"])
+def reader(request: pytest.FixtureRequest) -> str:
+    """``read.reader``: deliveries taken in the engine's process, or by the relay child process."""
+    return str(request.param)

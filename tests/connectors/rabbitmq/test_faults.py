@@ -49,11 +49,11 @@ async def eventually(check: Callable[[], bool], timeout: float = 20.0) -> None:
 
 
 async def test_store_failure_mid_run_requeues_and_lands_once(
-    tmp_path: Path, rabbit: Rabbit, queue: str
+    tmp_path: Path, rabbit: Rabbit, queue: str, reader: str
 ) -> None:
     await rabbit.publish(queue, [{"id": i, "name": f"p{i}"} for i in range(30)])
     project, store = open_project(
-        write_project(tmp_path, rabbit_source(), {"queue": queue, "batch_size": 10})
+        write_project(tmp_path, rabbit_source(), {"queue": queue, "batch_size": 10, "reader": reader})
     )
     db = tmp_path / "store.db"
     store_refuses(db, "json_extract(NEW.data, '$.id') >= 10")
@@ -72,10 +72,12 @@ async def test_store_failure_mid_run_requeues_and_lands_once(
     store.dispose()
 
 
-async def test_dead_letter_after_max_deliveries_with_reason(tmp_path: Path, rabbit: Rabbit) -> None:
+async def test_dead_letter_after_max_deliveries_with_reason(
+    tmp_path: Path, rabbit: Rabbit, reader: str
+) -> None:
     queue = unique()
     rabbit.created += [queue, f"{queue}.dead"]
-    read = {"queue": queue, "declare": True, "max_deliveries": 2}
+    read = {"queue": queue, "declare": True, "max_deliveries": 2, "reader": reader}
     project, store = open_project(write_project(tmp_path, rabbit_source(), read))
     await run_pipeline(project, store, "people")  # declares the quorum queue and its dead-letter queue
     await rabbit.publish(queue, [{"id": 1, "name": "Ann"}, {"id": 2, "name": "Bob"}], message_id="m1")
@@ -97,14 +99,16 @@ async def test_dead_letter_after_max_deliveries_with_reason(tmp_path: Path, rabb
     store.dispose()
 
 
-async def test_classic_queue_deliveries_are_counted_by_the_consumer(tmp_path: Path, rabbit: Rabbit) -> None:
+async def test_classic_queue_deliveries_are_counted_by_the_consumer(
+    tmp_path: Path, rabbit: Rabbit, reader: str
+) -> None:
     queue = unique()
     await rabbit.declare(queue, quorum=False)
     async with rabbit.connection.channel() as ch:
         await ch.declare_queue(f"{queue}.dead", durable=True)
     await rabbit.publish(queue, [{"id": 7, "name": "Gus"}])  # no message id: counted by body hash
     project, store = open_project(
-        write_project(tmp_path, rabbit_source(), {"queue": queue, "max_deliveries": 3})
+        write_project(tmp_path, rabbit_source(), {"queue": queue, "max_deliveries": 3, "reader": reader})
     )
     store_refuses(tmp_path / "store.db")
     for _ in range(2):
@@ -115,10 +119,18 @@ async def test_classic_queue_deliveries_are_counted_by_the_consumer(tmp_path: Pa
     store.dispose()
 
 
-async def test_undecodable_bodies_can_go_to_the_dead_letters(tmp_path: Path, rabbit: Rabbit) -> None:
+async def test_undecodable_bodies_can_go_to_the_dead_letters(
+    tmp_path: Path, rabbit: Rabbit, reader: str
+) -> None:
     queue = unique()
     rabbit.created += [queue, f"{queue}.dead"]
-    read = {"queue": queue, "declare": True, "format": "json", "on_undecodable": "dead_letter"}
+    read = {
+        "queue": queue,
+        "declare": True,
+        "format": "json",
+        "on_undecodable": "dead_letter",
+        "reader": reader,
+    }
     project, store = open_project(write_project(tmp_path, rabbit_source(), read))
     await run_pipeline(project, store, "people")
     await rabbit.publish(queue, [b"\xff\xfe garbage", {"id": 1, "name": "Ann"}])
@@ -132,10 +144,10 @@ async def test_undecodable_bodies_can_go_to_the_dead_letters(tmp_path: Path, rab
 
 
 async def test_consumer_reconnects_when_the_broker_drops_the_connection(
-    tmp_path: Path, rabbit: Rabbit, queue: str
+    tmp_path: Path, rabbit: Rabbit, queue: str, reader: str
 ) -> None:
     project, store = open_project(
-        write_project(tmp_path, rabbit_source(), {"queue": queue, "batch_size": 50})
+        write_project(tmp_path, rabbit_source(), {"queue": queue, "batch_size": 50, "reader": reader})
     )
     consumer = PipelineConsumer(
         project, store, "people", ConsumeOptions(run_window=1.0, backoff_initial=0.2, lock_ttl=5)
@@ -159,8 +171,12 @@ async def test_consumer_reconnects_when_the_broker_drops_the_connection(
     store.dispose()
 
 
-async def test_queue_deleted_under_the_consumer(tmp_path: Path, rabbit: Rabbit, queue: str) -> None:
-    project, store = open_project(write_project(tmp_path, rabbit_source(), {"queue": queue}))
+async def test_queue_deleted_under_the_consumer(
+    tmp_path: Path, rabbit: Rabbit, queue: str, reader: str
+) -> None:
+    project, store = open_project(
+        write_project(tmp_path, rabbit_source(), {"queue": queue, "reader": reader})
+    )
     consumer = PipelineConsumer(
         project, store, "people", ConsumeOptions(backoff_initial=0.1, backoff_max=0.2)
     )

@@ -30,14 +30,19 @@ SCHEMA = {
 }
 
 
-async def test_run_consumes_what_is_there_and_acks(tmp_path: Path, rabbit: Rabbit, queue: str) -> None:
+async def test_run_consumes_what_is_there_and_acks(
+    tmp_path: Path, rabbit: Rabbit, queue: str, reader: str
+) -> None:
     await rabbit.publish(
         queue, [{"id": i, "name": f"p{i}", "age": 20 + i} for i in range(25)], headers={"system": "crm"}
     )
     await rabbit.publish(queue, [b"this is not json", {"id": 99, "name": 5}])
     project, store = open_project(
         write_project(
-            tmp_path, rabbit_source(), {"queue": queue, "batch_size": 10, "format": "json"}, mapping=MAPPING
+            tmp_path,
+            rabbit_source(),
+            {"queue": queue, "batch_size": 10, "format": "json", "reader": reader},
+            mapping=MAPPING,
         )
     )
     r = await run_pipeline(project, store, "people")

@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import AliasChoices, ConfigDict, Field, SecretStr, model_validator
 
 from openconnector.connectors.auth import BasicAuth, NoAuth
-from openconnector.connectors.base import SourceBase, StrictModel
+from openconnector.connectors.base import Reader, SourceBase, StrictModel
 from openconnector.connectors.messages import MessageRead, TLSOptions
 
 MAX_PREFETCH = 65535  # AMQP prefetch-count is an unsigned short
@@ -121,6 +121,11 @@ class RabbitRead(MessageRead):
     )
     dead_letter_routing_key: str | None = Field(
         None, description="Routing key of dead letters (default: '<queue>.dead')."
+    )
+    reader: Reader = Field(
+        "auto",
+        description="Where deliveries are taken and parsed: in this process, or in a child process "
+        "beside it (auto: a child process when 20,000 or more messages are ready at the start).",
     )
 
     @model_validator(mode="after")

@@ -21,7 +21,6 @@ from typing import Any
 
 import aio_pika
 import orjson
-from aiormq.abc import DeliveredMessage
 from pydantic import ValidationError
 
 from openconnector.connectors import register
@@ -29,6 +28,7 @@ from openconnector.connectors.base import Batch, ConnectorError, ReadBase, ReadC
 from openconnector.connectors.messages import DecodeError, Decoder, QueueConnector, raw_body
 from openconnector.connectors.rabbitmq.config import RabbitRead, RabbitSource, RabbitTarget
 from openconnector.connectors.rabbitmq.deliveries import TRACKER
+from openconnector.connectors.rabbitmq.relay import RELAY_MESSAGES, Delivered
 from openconnector.connectors.rabbitmq.session import Session
 from openconnector.jsonutil import MISSING, dumps_str, get_path, split_path
 
@@ -74,7 +74,9 @@ class RabbitMQConnector(QueueConnector):
         if s.queue != read.queue or self._read is not read:
             self._read, self._pipeline, self._decoder = read, pipeline, Decoder(read)
             try:
-                await s.setup(read)
+                ready = await s.setup(read)
+                if s.consumer_tag is None and _relayed(read, ready):
+                    await s.start_relay()
             except ConnectorError:
                 await self.aclose()
                 raise
@@ -117,6 +119,7 @@ class RabbitMQConnector(QueueConnector):
             "queue": self._read.queue if self._read else None,
             "subscribed": bool(s and s.consumer_tag),
             "buffered": len(s.buffer) if s else 0,
+            "reader": "process" if s and s.relay else "thread",
             "messages": self.counts.as_dict(),
         }
 
@@ -158,14 +161,12 @@ class RabbitMQConnector(QueueConnector):
             else:
                 await s.cancel()  # nothing came for idle_timeout: others took the rest
 
-    async def _batch(
-        self, s: Session, msgs: list[DeliveredMessage], read: RabbitRead, ctx: ReadContext
-    ) -> Batch:
+    async def _batch(self, s: Session, msgs: list[Delivered], read: RabbitRead, ctx: ReadContext) -> Batch:
         assert self._decoder is not None
         records, metas, errors, bad = _convert(msgs, read.queue, self._decoder, read.encoding)
         counts = self.counts
         counts.delivered += len(msgs)
-        channel = s.raw
+        channel = s.consuming
         if bad:
             counts.undecodable += len(bad)
             if read.on_undecodable == "dead_letter":
@@ -194,7 +195,7 @@ class RabbitMQConnector(QueueConnector):
         self,
         s: Session,
         channel: Any,
-        bad: list[tuple[DeliveredMessage, RecordError]],
+        bad: list[tuple[Delivered, RecordError]],
         errors: list[RecordError],
         read: RabbitRead,
         pipeline: str,
@@ -212,15 +213,15 @@ class RabbitMQConnector(QueueConnector):
         self,
         s: Session,
         channel: Any,
-        msgs: list[DeliveredMessage],
+        msgs: list[Delivered],
         exc: BaseException,
         read: RabbitRead,
         pipeline: str,
     ) -> None:
-        if channel is not s.raw or s.raw is None or s.raw.is_closed:
+        if channel is not s.consuming or channel is None or channel.is_closed:
             return  # the connection is gone: the broker has given the messages back already
         reason = failure_reason(exc)
-        returned: list[DeliveredMessage] = []
+        returned: list[Delivered] = []
         dead = 0
         for m in msgs:
             n = TRACKER.deliveries(read.queue, m)
@@ -282,6 +283,14 @@ class RabbitMQConnector(QueueConnector):
         return out
 
 
+def _relayed(read: RabbitRead, ready: int) -> bool:
+    """Whether to consume through a child process (``read.reader``; ``auto`` decides by the
+    backlog: the relay costs ~0.25 s to start and pays for it over a long run)."""
+    if read.reader != "auto":
+        return read.reader == "process"
+    return ready >= RELAY_MESSAGES
+
+
 def failure_reason(exc: BaseException) -> str:
     """One line for a dead-letter header: the error without the SQL statement and parameters a
     database error appends."""
@@ -316,13 +325,13 @@ def _plain(v: Any) -> Any:
 
 
 def _convert(
-    msgs: list[DeliveredMessage], queue: str, decode: Decoder, encoding: str
-) -> tuple[list[Any], list[dict[str, Any]], list[RecordError], list[tuple[DeliveredMessage, RecordError]]]:
+    msgs: list[Delivered], queue: str, decode: Decoder, encoding: str
+) -> tuple[list[Any], list[dict[str, Any]], list[RecordError], list[tuple[Delivered, RecordError]]]:
     """Messages → records with their ``_meta``; bodies that cannot be decoded → record errors."""
     records: list[Any] = []
     metas: list[dict[str, Any]] = []
     errors: list[RecordError] = []
-    bad: list[tuple[DeliveredMessage, RecordError]] = []
+    bad: list[tuple[Delivered, RecordError]] = []
     for m in msgs:
         d: Any = m.delivery
         props = m.header.properties

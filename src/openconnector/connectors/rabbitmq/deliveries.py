@@ -13,10 +13,10 @@ import hashlib
 from collections import OrderedDict
 from typing import Any
 
-from aiormq.abc import DeliveredMessage
+from openconnector.connectors.rabbitmq.relay import Delivered
 
 
-def message_key(queue: str, msg: DeliveredMessage) -> str:
+def message_key(queue: str, msg: Delivered) -> str:
     props = msg.header.properties
     if props.message_id:
         return f"{queue}\0{props.message_id}"
@@ -35,7 +35,7 @@ class DeliveryTracker:
     def __len__(self) -> int:
         return len(self._counts)
 
-    def given_back(self, queue: str, msgs: list[DeliveredMessage]) -> None:
+    def given_back(self, queue: str, msgs: list[Delivered]) -> None:
         for m in msgs:
             if _header_count(m) is None:
                 key = message_key(queue, m)
@@ -43,13 +43,13 @@ class DeliveryTracker:
         while len(self._counts) > self.limit:
             self._counts.popitem(last=False)
 
-    def settled(self, queue: str, msgs: list[DeliveredMessage]) -> None:
+    def settled(self, queue: str, msgs: list[Delivered]) -> None:
         if self._counts:
             for m in msgs:
                 if m.delivery.redelivered:  # type: ignore[union-attr]
                     self._counts.pop(message_key(queue, m), None)
 
-    def deliveries(self, queue: str, msg: DeliveredMessage) -> int:
+    def deliveries(self, queue: str, msg: Delivered) -> int:
         """This delivery's number: 1 for the first."""
         counted = _header_count(msg)
         if counted is not None:
@@ -59,7 +59,7 @@ class DeliveryTracker:
         return max(2, self._counts.get(message_key(queue, msg), 0) + 1)
 
 
-def _header_count(msg: DeliveredMessage) -> int | None:
+def _header_count(msg: Delivered) -> int | None:
     headers: Any = msg.header.properties.headers
     if headers:
         value = headers.get("x-delivery-count")

@@ -2,7 +2,9 @@
 publisher-confirm channel for dead letters and ``write()``.
 
 Deliveries are taken with aiormq's raw consumer callback (aio-pika's message objects cost about as
-much again per message as the whole AMQP frame parsing). A batch is acknowledged with one
+much again per message as the whole AMQP frame parsing), or, after :meth:`Session.start_relay`, by a
+child process that owns the consuming channel (:mod:`~openconnector.connectors.rabbitmq.relay`);
+either way they wait in :attr:`Session.buffer`. A batch is acknowledged with one
 ``basic.ack(multiple)`` up to its last delivery tag: batches are cut in delivery order, so every
 earlier tag belongs to an already settled batch.
 """
@@ -27,8 +29,12 @@ from openconnector.connectors.base import ConnectorError
 from openconnector.connectors.messages import DEAD_LETTER_HEADERS, MessageCounts, ssl_context
 from openconnector.connectors.rabbitmq.config import RabbitRead, RabbitSource
 from openconnector.connectors.rabbitmq.errors import channel_error, connect_error
+from openconnector.connectors.rabbitmq.relay import Delivered, Relay, RelayedMessage
 
 log = logging.getLogger("openconnector.connectors.rabbitmq")
+
+#: where deliveries come from, and acks go: the channel in this process or the relay
+Consuming = aiormq.abc.AbstractChannel | Relay
 
 
 class Session:
@@ -46,7 +52,8 @@ class Session:
         # Concurrent publishers must share one channel: two channels would let the broker
         # interleave their messages and a queue would no longer hold records in write order.
         self._publish_lock = asyncio.Lock()
-        self.buffer: deque[DeliveredMessage] = deque()
+        self.relay: Relay | None = None
+        self.buffer: deque[Delivered] = deque()
         self.arrived = asyncio.Event()
         self._wake_at = 1
         self.lost: ConnectorError | None = None
@@ -60,6 +67,27 @@ class Session:
     @property
     def connected(self) -> bool:
         return self.connection is not None and not self.connection.is_closed and self.lost is None
+
+    @property
+    def consuming(self) -> Consuming | None:
+        """The channel deliveries come on (a batch keeps it: an ack goes back the same way)."""
+        return self.relay if self.relay is not None else self.raw
+
+    async def start_relay(self) -> None:
+        """Consume through a child process from now on (before the first :meth:`subscribe`)."""
+        if self.relay is None:
+            self.relay = await Relay.start(self.name, self.source, self._deliver_many, self._relay_lost)
+            log.debug("consuming %s through reader process %d", self.queue, self.relay.pid)
+
+    def _deliver_many(self, msgs: list[RelayedMessage]) -> None:
+        self.buffer.extend(msgs)
+        if len(self.buffer) >= self._wake_at:
+            self.arrived.set()
+
+    def _relay_lost(self, error: ConnectorError) -> None:
+        if self.lost is None:
+            self.lost = error
+        self.arrived.set()
 
     async def connect(self) -> None:
         if self.connection is not None:
@@ -118,8 +146,11 @@ class Session:
 
     async def close(self) -> None:
         connection, self.connection = self.connection, None
+        relay, self.relay = self.relay, None
         self.raw = self._publish = None
         self.buffer.clear()
+        if relay is not None:
+            await relay.close()
         if connection is not None:
             connection.close_callbacks.discard(self._on_close)
             with contextlib.suppress(Exception):
@@ -170,6 +201,10 @@ class Session:
             return
         self.check()
         assert self.raw is not None and self.queue is not None
+        if self.relay is not None:
+            self.consumer_tag = await self.relay.consume(self.queue, self.prefetch)
+            self.paused = False
+            return
         try:
             ok = await self.raw.basic_consume(self.queue, self._deliver, no_ack=False)
         except amqp.AMQPChannelError as exc:
@@ -188,7 +223,11 @@ class Session:
         their callbacks were scheduled before the reply that resumes us."""
         tag, self.consumer_tag = self.consumer_tag, None
         self.paused = True
-        if tag is not None and self.raw is not None and not self.raw.is_closed:
+        relay = self.relay
+        if tag is not None and relay is not None and not relay.is_closed:
+            with contextlib.suppress(ConnectorError, asyncio.TimeoutError):
+                await asyncio.wait_for(relay.cancel(), 10)
+        elif tag is not None and self.raw is not None and not self.raw.is_closed:
             with contextlib.suppress(amqp.AMQPError, ConnectionError, asyncio.TimeoutError):
                 await asyncio.wait_for(self.raw.basic_cancel(tag), 10)
         self.arrived.set()
@@ -221,7 +260,7 @@ class Session:
             self.arrived.clear()
             await _wait_either(self.arrived, stop, timeout)
 
-    def take(self, n: int) -> list[DeliveredMessage]:
+    def take(self, n: int) -> list[Delivered]:
         buffer = self.buffer
         if len(buffer) <= n:
             out = list(buffer)
@@ -232,14 +271,15 @@ class Session:
     # -- settling ------------------------------------------------------------------------------
 
     async def ack(self, channel: Any, last_tag: int) -> None:
-        if channel is not self.raw or self.raw is None or self.raw.is_closed:
+        if channel is not self.consuming or channel is None or channel.is_closed:
+            why = f" ({self.lost})" if self.lost is not None else ""
             raise ConnectorError(
-                "the batch was committed but the connection it came on is gone, so it could not be "
-                "acknowledged; RabbitMQ delivers it again and it is recognised as unchanged",
+                f"the batch was committed but the connection it came on is gone{why}, so it could not "
+                "be acknowledged; RabbitMQ delivers it again and it is recognised as unchanged",
                 retryable=True,
             )
         try:
-            await self.raw.basic_ack(last_tag, multiple=True)
+            await channel.basic_ack(last_tag, multiple=True)
         except (amqp.AMQPError, ConnectionError) as exc:
             raise ConnectorError(
                 f"could not acknowledge a committed batch ({exc}); it is delivered again and recognised "
@@ -248,8 +288,8 @@ class Session:
             ) from None
 
     async def ack_one(self, channel: Any, tag: int) -> None:
-        if channel is self.raw and self.raw is not None and not self.raw.is_closed:
-            await self.raw.basic_ack(tag)
+        if channel is self.consuming and channel is not None and not channel.is_closed:
+            await channel.basic_ack(tag)
 
     async def requeue_all(self) -> int:
         """Give back everything unacknowledged, in queue order, and take nothing new until
@@ -257,9 +297,10 @@ class Session:
         await self.cancel()
         n = len(self.buffer)
         self.buffer.clear()
-        if self.raw is not None and not self.raw.is_closed:
+        channel = self.consuming
+        if channel is not None and not channel.is_closed:
             with contextlib.suppress(amqp.AMQPError, ConnectionError):
-                await self.raw.basic_nack(0, multiple=True, requeue=True)
+                await channel.basic_nack(0, multiple=True, requeue=True)
         return n
 
     # -- publishing ----------------------------------------------------------------------------
@@ -292,7 +333,7 @@ class Session:
             raise ConnectorError(f"publishing to exchange {exchange or '(default)'!r}: {exc}") from None
 
     async def dead_letter(
-        self, read: RabbitRead, msg: DeliveredMessage, reason: str, deliveries: int, pipeline: str
+        self, read: RabbitRead, msg: Delivered, reason: str, deliveries: int, pipeline: str
     ) -> bool:
         """Copy ``msg`` to the dead-letter exchange with why; False (and logged) if that failed, in
         which case the message must stay in its queue."""

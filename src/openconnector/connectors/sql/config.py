@@ -8,12 +8,11 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from openconnector.connectors.auth import BasicAuth, MTLSAuth, NoAuth
-from openconnector.connectors.base import ReadBase, SourceBase
+from openconnector.connectors.base import ReadBase, Reader, SourceBase
 from openconnector.connectors.sql.location import parse_location, split_password
 
 SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 Decimals = Literal["string", "number"]
-Reader = Literal["auto", "thread", "process"]
 
 _TIMEZONE = re.compile(r"^[A-Za-z0-9_/+:.-]{1,64}$")
 #: bind names the connector itself uses; read.params may not take them

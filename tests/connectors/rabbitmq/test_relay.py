@@ -1,0 +1,138 @@
+"""The relay: deliveries taken by a child process (``read.reader: process``, or ``auto`` with a big
+backlog), against the real RabbitMQ. What the parametrised tests of the other files check for both
+readers is not repeated here; these are the relay's own faults and decisions."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from openconnector.connectors import get_connector
+from openconnector.connectors.base import Batch, ConnectorError, ReadContext
+from openconnector.connectors.rabbitmq import RabbitRead, RabbitSource
+from openconnector.connectors.rabbitmq.connector import RabbitMQConnector, _relayed
+from openconnector.connectors.rabbitmq.relay import RELAY_MESSAGES, Relay
+from openconnector.pipelines import PipelineRun, run_pipeline
+from openconnector.pipelines.process import BatchOutcome
+from tests.connectors.rabbitmq.helpers import Rabbit, open_project, rabbit_source, write_project
+from tests.connectors.rabbitmq.test_faults import ids_in
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is gone for our purposes
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_auto_takes_the_relay_for_a_big_backlog_only() -> None:
+    auto = RabbitRead(queue="q")
+    assert not _relayed(auto, RELAY_MESSAGES - 1) and _relayed(auto, RELAY_MESSAGES)
+    assert _relayed(RabbitRead(queue="q", reader="process"), 0)
+    assert not _relayed(RabbitRead(queue="q", reader="thread"), 10 * RELAY_MESSAGES)
+
+
+async def test_reads_through_the_relay_in_order_and_leaves_no_process(
+    tmp_path: Path, rabbit: Rabbit, queue: str
+) -> None:
+    # five versions of one record in five messages, spread over batches: the last one must win
+    bodies = [{"id": i, "name": f"p{i}"} for i in range(200)]
+    bodies += [{"id": 7, "name": f"version {v}"} for v in range(5)]
+    await rabbit.publish(queue, bodies)
+    source = RabbitSource.model_validate(rabbit_source())
+    read = RabbitRead(queue=queue, batch_size=60, reader="process")
+    connector = get_connector("rabbitmq")("mq", source)
+    assert isinstance(connector, RabbitMQConnector)
+    ids: list[int] = []
+    async with connector:
+        async for batch in connector.read(read, ReadContext("p")):
+            s = connector._session
+            assert s is not None and s.relay is not None
+            pid = s.relay.pid
+            ids += [r["id"] for r in batch.records]
+            assert batch.ack is not None
+            await batch.ack()
+    assert ids == [b["id"] for b in bodies]  # every message once, in queue order
+    assert not _alive(pid)
+    assert await rabbit.count(queue) == 0
+
+    project, store = open_project(
+        write_project(tmp_path, rabbit_source(), {"queue": queue, "reader": "process"})
+    )
+    await rabbit.publish(queue, bodies)
+    r = await run_pipeline(project, store, "people")
+    assert r.status == "ok" and r.counts["created"] == 200, r.counts
+    seven = store.list_objects("crm", "person", filters={"id": "7"}).results
+    assert [d["name"] for d in seven] == ["version 4"]
+    store.dispose()
+
+
+def _relays() -> list[int]:
+    """This process's relay children."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat.split(") ", 1)[1].split()[1]) == os.getpid() and b"rabbitmq.relay" in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+async def test_relay_killed_mid_run_loses_nothing_and_lands_each_record_once(
+    tmp_path: Path, rabbit: Rabbit, queue: str
+) -> None:
+    await rabbit.publish(queue, [{"id": i, "name": f"p{i}"} for i in range(300)])
+    read = {"queue": queue, "batch_size": 50, "reader": "process"}
+    project, store = open_project(write_project(tmp_path, rabbit_source(), read))
+    run = PipelineRun(project, store, "people")
+    killed: list[int] = []
+
+    def kill_the_relay(batch: Batch, outcome: BatchOutcome) -> None:
+        if not killed:  # while the first batch is processed, before its commit and ack
+            killed.extend(_relays())
+            for pid in killed:
+                os.kill(pid, signal.SIGKILL)
+
+    run.on_batch.append(kill_the_relay)
+    r1 = await run.execute()
+    assert len(killed) == 1
+    assert r1.status == "partial", (r1.status, r1.errors)
+    assert "reader process ended (exit code -9)" in str(r1.errors)
+    first = r1.counts["created"]
+    assert first in (50, 100), r1.counts  # the batch being processed, and one already handed over
+    assert not _alive(killed[0]) and _relays() == []
+
+    # whatever was not acknowledged is delivered again: what landed is recognised, the rest lands
+    r2 = await run_pipeline(project, store, "people")
+    assert r2.status == "ok", r2.errors
+    assert r2.counts["created"] == 300 - first, r2.counts
+    assert r2.counts["created"] + r2.counts["unchanged"] == r2.counts["read"]
+    assert ids_in(store) == list(range(300))  # each exactly once
+    assert {d["@self"]["version"] for d in store.list_objects("crm", "person", limit=300).results} == {1}
+    assert await rabbit.count(queue) == 0
+    store.dispose()
+
+
+async def test_a_relay_that_cannot_log_in_says_why() -> None:
+    wrong = {"type": "basic", "username": "guest", "password": "s3cret-pw"}
+    source = RabbitSource.model_validate(rabbit_source(auth=wrong))
+
+    def never(*_: object) -> None:
+        raise AssertionError("no delivery expected")
+
+    with pytest.raises(ConnectorError) as caught:
+        await Relay.start("mq", source, never, never)
+    assert "refused the login of user 'guest'" in str(caught.value)
+    assert "s3cret-pw" not in str(caught.value)
