@@ -125,7 +125,7 @@ class RabbitRead(MessageRead):
     reader: Reader = Field(
         "auto",
         description="Where deliveries are taken and parsed: in this process, or in a child process "
-        "beside it (auto: a child process when 20,000 or more messages are ready at the start).",
+        "beside it (auto: a child process when 10,000 or more messages are ready at the start).",
     )
 
     @model_validator(mode="after")

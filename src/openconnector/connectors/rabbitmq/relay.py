@@ -45,9 +45,9 @@ from openconnector.connectors.child import pack, unpack
 from openconnector.connectors.rabbitmq.config import RabbitSource
 
 #: ``read.reader: auto`` consumes through a relay when this many messages are ready at the start:
-#: starting it costs ~0.25 s, and it takes a run from ~12,500 to ~18,000 messages a second (+40-50%
-#: on this project's 2-core machine), which pays for the start from ~10,000 messages
-RELAY_MESSAGES = 20_000
+#: starting it costs ~0.25 s, and it saves ~30 µs a message (a run of 20,000 took 1.50 s instead of
+#: 1.87, one of 100,000 5.6 s instead of 8.2 on this project's 2-core machine): it pays from ~8,000
+RELAY_MESSAGES = 10_000
 
 #: deliveries the relay collects before it sends them (or what came within ~1 ms)
 _CHUNK = 256
