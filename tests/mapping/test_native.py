@@ -86,6 +86,27 @@ def test_one_and_two_segment_paths_resolve_like_any_path(record: dict[str, Any])
     assert m.apply(record, {"b": "from the run"})["meta"] == "from the run"  # run metadata wins
 
 
+def test_runs_of_plain_fields_keep_order_absence_and_the_steps_between_them() -> None:
+    # `a: a`-style entries next to each other run as one step; the output is as if one by one
+    m = mapping(
+        mapping={
+            "id": "id",
+            "first": "first_name",
+            "gone": "missing",
+            "city": "address.city",
+            "age": "age",
+            "none": "nothing",
+            "full": "{{ first_name }} {{ last_name }}",
+            "tags": "tags",
+            "first_name": "last_name",
+        }
+    )
+    out = m.apply(PERSON)
+    assert list(out) == ["id", "first", "city", "age", "none", "full", "tags", "first_name"]
+    assert out["first"] == "Ada" and out["none"] is None and out["first_name"] == "Lovelace"
+    assert out["full"] == "Ada Lovelace" and out["tags"] is PERSON["tags"]
+
+
 def test_null_and_false_are_values_not_absence() -> None:
     out = mapping(mapping={"n": "nothing", "a": "active"}).apply(PERSON)
     assert out == {"n": None, "a": True}

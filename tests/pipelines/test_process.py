@@ -5,8 +5,8 @@ from __future__ import annotations
 import tracemalloc
 
 from openconnector.connectors.base import Batch
-from openconnector.jsonutil import canonical
-from openconnector.pipelines.process import IdResolver, RunPlan, identity, process_batch
+from openconnector.jsonutil import MISSING, canonical
+from openconnector.pipelines.process import IdResolver, RunPlan, batch_max, identity, process_batch
 from openconnector.registers.validation import CompiledSchema
 
 
@@ -79,3 +79,21 @@ def test_origins_and_hashes_a_connector_hands_along_are_used() -> None:
         ("1", content_hash(records[0])),
         ("2", content_hash(records[1])),
     ]
+
+
+def test_a_batch_cursor_is_the_largest_value_present_even_across_types() -> None:
+    assert batch_max([None, MISSING]) is None
+    assert batch_max(["2026-01-02", None, "2026-03-01", "2026-02-01"]) == "2026-03-01"
+    assert batch_max([3, 7.5, None, 2]) == 7.5
+    assert batch_max([5, "10", None]) == 5  # no order between them: compared as text, as ever
+
+
+def test_process_batch_reports_the_batch_cursor_on_a_nested_path_too() -> None:
+    for path, records in (
+        (["updated"], [{"id": 1, "name": "a", "updated": 3}, {"id": 2, "name": "b", "updated": 9}]),
+        (["m", "at"], [{"id": 1, "name": "a", "m": {"at": 4}}, {"id": 2, "name": "b"}]),
+    ):
+        plan = _plan()
+        plan.cursor_path = path
+        out = process_batch(plan, Batch(records), {}, set())
+        assert out.max_cursor == (9 if path == ["updated"] else 4)

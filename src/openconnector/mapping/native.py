@@ -243,6 +243,8 @@ def compile_native_mapping(name: str, config: MappingConfig) -> NativeMapping:
     copy_roots = frozenset(w[0] for w in nested_writes if len(w) > 1)
 
     steps: list[Step] = []
+    #: per step, (source key, output key) when it copies one top-level field as it is
+    plain: list[tuple[str, str] | None] = []
     for key, value in config.mapping.items():
         out_segs = out_paths[key]
         if any(s == "" for s in out_segs):
@@ -267,8 +269,12 @@ def compile_native_mapping(name: str, config: MappingConfig) -> NativeMapping:
                 )
                 continue
             steps.append(_path_step(key, out_segs, segs, copy))
+            simple = len(segs) == 1 and segs[0] != "_meta" and len(out_segs) == 1 and not copy
+            plain.append((segs[0], out_segs[0]) if simple else None)
+            continue
         else:
             steps.append(_constant_step(out_segs, value))
+        plain.append(None)
 
     casts: list[tuple[str, list[str], list[CastFn]]] = []
     for key, spec in config.cast.items():
@@ -292,4 +298,37 @@ def compile_native_mapping(name: str, config: MappingConfig) -> NativeMapping:
     if problems:
         raise MappingConfigError(problems)
     version = content_hash(config.model_dump(mode="json"))
-    return NativeMapping(name, version, steps, casts, unset_paths, config.pass_through, copy_roots)
+    return NativeMapping(
+        name, version, _fuse(steps, plain), casts, unset_paths, config.pass_through, copy_roots
+    )
+
+
+def _fuse(steps: list[Step], plain: list[tuple[str, str] | None]) -> list[Step]:
+    """Consecutive steps that copy a top-level field as it is become one step: one call per record
+    for the run of them, not one per field (a table read maps most fields this way)."""
+    out: list[Step] = []
+    run: list[tuple[str, str]] = []
+    for step, pair in zip(steps, plain, strict=True):
+        if pair is not None:
+            run.append(pair)
+            continue
+        if run:
+            out.append(_fields_step(run))
+            run = []
+        out.append(step)
+    if run:
+        out.append(_fields_step(run))
+    return out
+
+
+def _fields_step(pairs: list[tuple[str, str]]) -> Step:
+    fields = tuple(pairs)
+
+    def step_fields(record: dict[str, Any], meta: Any, out: dict[str, Any]) -> None:
+        get = record.get
+        for name, target in fields:
+            value = get(name, MISSING)
+            if value is not MISSING:
+                out[target] = value
+
+    return step_fields
