@@ -145,9 +145,16 @@ class Relay:
         )
         relay = cls(proc, stderr, deliver, lost)
         assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write(pack((name, source)))
+        # its own connection, named so that an operator can tell it from the engine's in the broker
+        proc.stdin.write(pack((f"{name} (reader process)", source)))
+        wait = source.connect_timeout + 30
         try:
-            first = await asyncio.wait_for(unpack(proc.stdout), source.connect_timeout + 30)
+            first = await asyncio.wait_for(unpack(proc.stdout), wait)
+        except TimeoutError:
+            await relay.close()
+            raise ConnectorError(
+                f"the RabbitMQ reader process did not connect within {wait:g} s", retryable=True
+            ) from None
         except BaseException:
             await relay.close()
             raise
@@ -167,14 +174,23 @@ class Relay:
         return self._closed
 
     async def _read(self, stream: asyncio.StreamReader) -> None:
-        while (message := await unpack(stream)) is not None:
-            kind = message[0]
-            if kind == "deliver":
-                self._deliver([RelayedMessage(m) for m in message[1]])
-            elif kind == "lost":
-                self._lose(ConnectorError(message[1], retryable=True))
-            elif self._reply is not None and not self._reply.done():
-                self._reply.set_result(message)
+        try:
+            while (message := await unpack(stream)) is not None:
+                kind = message[0]
+                if kind == "deliver":
+                    self._deliver([RelayedMessage(m) for m in message[1]])
+                elif kind == "lost":
+                    self._lose(ConnectorError(message[1], retryable=True))
+                elif self._reply is not None and not self._reply.done():
+                    self._reply.set_result(message)
+        except Exception as exc:  # not our wire: stop trusting the relay, the broker takes back its messages
+            self._proc.kill()
+            self._lose(
+                ConnectorError(
+                    f"the RabbitMQ reader process sent what could not be read: {exc}", retryable=True
+                )
+            )
+            return
         if not self._closed:
             self._lose(await self._ended())
 
@@ -235,6 +251,8 @@ class Relay:
     async def close(self) -> None:
         """End the relay: its connection closes, and the broker takes back what it did not ack."""
         self._closed = True
+        if self._reply is not None and not self._reply.done():
+            self._reply.set_exception(ConnectorError("the connector was closed", retryable=True))
         proc = self._proc
         if proc.stdin is not None:
             proc.stdin.close()  # the relay's end-of-file: it closes its connection and exits
