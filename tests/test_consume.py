@@ -24,7 +24,15 @@ from openconnector.consume import ConsumeOptions, NotConsumable, PipelineConsume
 from openconnector.registers import RunLog
 from tests.conftest import PG_ADMIN_URL
 from tests.connectors.kafka.broker import Tansu, kafka_read, kafka_source
-from tests.connectors.rabbitmq.helpers import Rabbit, open_project, rabbit_source, unique, write_project
+from tests.connectors.rabbitmq.helpers import (
+    Rabbit,
+    children,
+    gone,
+    open_project,
+    rabbit_source,
+    unique,
+    write_project,
+)
 from tests.connectors.rabbitmq.test_faults import eventually, ids_in
 
 CLI = [sys.executable, "-m", "openconnector"]
@@ -114,27 +122,6 @@ async def _wait_for(check: Any, timeout: float, what: str) -> None:
         await asyncio.sleep(0.05)
 
 
-def _children(pid: int, module: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().split(") ", 1)[1].split()[1])
-                cmdline = (entry / "cmdline").read_bytes()
-            except (OSError, ValueError):
-                continue
-            if ppid == pid and module.encode() in cmdline:
-                found.append(int(entry.name))
-    return found
-
-
-def _gone(pid: int) -> bool:
-    try:
-        return (Path("/proc") / str(pid) / "stat").read_text().split(") ", 1)[1][0] == "Z"
-    except FileNotFoundError:
-        return True
-
-
 @pytest.mark.parametrize("broker", ["rabbitmq", "rabbitmq-relay", "kafka"])
 async def test_sigkill_mid_stream_then_restart_lands_every_message_once(
     tmp_path: Path, broker: str, request: pytest.FixtureRequest
@@ -165,13 +152,13 @@ async def test_sigkill_mid_stream_then_restart_lands_every_message_once(
                 await tansu.produce(topic, messages[i : i + 500])
             if i == 1000:
                 await _wait_for(lambda: landed(db) > 0, 30, "the first batches")
-                relays = _children(first.pid, "rabbitmq.relay")
+                relays = children(first.pid, "rabbitmq.relay")
                 first.send_signal(signal.SIGKILL)
                 first.wait(10)
         assert first.returncode == -signal.SIGKILL
         if broker == "rabbitmq-relay":  # its relay sees its stdin end, and exits: no orphan
             assert len(relays) == 1
-            await _wait_for(lambda: _gone(relays[0]), 10, "the killed consumer's relay to exit")
+            await _wait_for(lambda: gone(relays[0]), 10, "the killed consumer's relay to exit")
         assert 0 < landed(db) < n
         second = _consume_process(config)
         try:

@@ -83,11 +83,8 @@ class ChildRead:
         if self._stopped:  # the connector was closed: the same words as a read in a thread
             raise ConnectorError("the connector was closed during the read", where=self.where)
         code = self._proc.wait()
-        self._stderr.seek(0)
-        lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
-        said = f": {lines[-1]}" if lines else ""
         raise ConnectorError(
-            f"the reader process ended before the read did (exit code {code}){said}",
+            f"the reader process ended before the read did (exit code {code}){last_words(self._stderr)}",
             where=self.where,
             retryable=True,
         )
@@ -130,6 +127,13 @@ class ChildRead:
         self._proc.wait()
         self._out.close()  # waits for a receive() in another thread, which the kill ended
         self._stderr.close()
+
+
+def last_words(stderr: IO[bytes]) -> str:
+    """``": <the last line a dead child wrote to stderr>"``, or nothing: for the error that says it died."""
+    stderr.seek(0)
+    lines = stderr.read().decode("utf-8", "replace").strip().splitlines()
+    return f": {lines[-1]}" if lines else ""
 
 
 def pack(message: tuple[Any, ...]) -> bytes:

@@ -141,3 +141,26 @@ def close_connections(name_part: str) -> int:
             )
             closed += 1
     return closed
+
+
+def children(pid: int, module: str) -> list[int]:
+    """The live child processes of ``pid`` running ``module`` (``python -m ...``), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                state, ppid = (entry / "stat").read_text().split(") ", 1)[1].split()[:2]
+                cmdline = (entry / "cmdline").read_bytes()
+            except (OSError, ValueError):
+                continue
+            if int(ppid) == pid and state != "Z" and module.encode() in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+def gone(pid: int) -> bool:
+    """The process has exited (a zombie waiting for its parent counts as gone)."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().split(") ", 1)[1][0] == "Z"
+    except FileNotFoundError:
+        return True

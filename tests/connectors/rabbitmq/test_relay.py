@@ -17,20 +17,15 @@ from openconnector.connectors.rabbitmq.connector import RabbitMQConnector, _rela
 from openconnector.connectors.rabbitmq.relay import RELAY_MESSAGES, Relay
 from openconnector.pipelines import PipelineRun, run_pipeline
 from openconnector.pipelines.process import BatchOutcome
-from tests.connectors.rabbitmq.helpers import Rabbit, open_project, rabbit_source, write_project
+from tests.connectors.rabbitmq.helpers import (
+    Rabbit,
+    children,
+    gone,
+    open_project,
+    rabbit_source,
+    write_project,
+)
 from tests.connectors.rabbitmq.test_faults import ids_in
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is gone for our purposes
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ", 1)[1][0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_auto_takes_the_relay_for_a_big_backlog_only() -> None:
@@ -61,7 +56,7 @@ async def test_reads_through_the_relay_in_order_and_leaves_no_process(
             assert batch.ack is not None
             await batch.ack()
     assert ids == [b["id"] for b in bodies]  # every message once, in queue order
-    assert not _alive(pid)
+    assert gone(pid)
     assert await rabbit.count(queue) == 0
 
     project, store = open_project(
@@ -75,21 +70,6 @@ async def test_reads_through_the_relay_in_order_and_leaves_no_process(
     store.dispose()
 
 
-def _relays() -> list[int]:
-    """This process's relay children."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if int(stat.split(") ", 1)[1].split()[1]) == os.getpid() and b"rabbitmq.relay" in cmdline:
-                found.append(int(entry.name))
-    return found
-
-
 async def test_relay_killed_mid_run_loses_nothing_and_lands_each_record_once(
     tmp_path: Path, rabbit: Rabbit, queue: str
 ) -> None:
@@ -101,7 +81,7 @@ async def test_relay_killed_mid_run_loses_nothing_and_lands_each_record_once(
 
     def kill_the_relay(batch: Batch, outcome: BatchOutcome) -> None:
         if not killed:  # while the first batch is processed, before its commit and ack
-            killed.extend(_relays())
+            killed.extend(children(os.getpid(), "rabbitmq.relay"))
             for pid in killed:
                 os.kill(pid, signal.SIGKILL)
 
@@ -112,7 +92,7 @@ async def test_relay_killed_mid_run_loses_nothing_and_lands_each_record_once(
     assert "reader process ended (exit code -9)" in str(r1.errors)
     first = r1.counts["created"]
     assert first in (50, 100), r1.counts  # the batch being processed, and one already handed over
-    assert not _alive(killed[0]) and _relays() == []
+    assert gone(killed[0]) and children(os.getpid(), "rabbitmq.relay") == []
 
     # whatever was not acknowledged is delivered again: what landed is recognised, the rest lands
     r2 = await run_pipeline(project, store, "people")

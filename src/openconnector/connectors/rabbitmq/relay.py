@@ -41,7 +41,7 @@ from typing import IO, Any, NamedTuple
 from aiormq.abc import DeliveredMessage
 
 from openconnector.connectors.base import ConnectorError
-from openconnector.connectors.child import pack, unpack
+from openconnector.connectors.child import last_words, pack, unpack
 from openconnector.connectors.rabbitmq.config import RabbitSource
 
 #: ``read.reader: auto`` consumes through a relay when this many messages are ready at the start:
@@ -204,12 +204,9 @@ class Relay:
 
     async def _ended(self) -> ConnectorError:
         code = await self._proc.wait()
-        self._stderr.seek(0)
-        lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
-        said = f": {lines[-1]}" if lines else ""
         return ConnectorError(
-            f"the RabbitMQ reader process ended (exit code {code}){said}; unacknowledged messages go "
-            "back to the queue",
+            f"the RabbitMQ reader process ended (exit code {code}){last_words(self._stderr)}; "
+            "unacknowledged messages go back to the queue",
             retryable=True,
         )
 
