@@ -42,8 +42,18 @@ class ListPage(BaseModel, Generic[T]):
     offset: int
 
 
+class ConsumerState(BaseModel):
+    pipeline: str
+    type: str
+    state: str = Field(description="starting, connecting, waiting, running, backing off or stopped")
+    since: str | None = None
+
+
 class Status(BaseModel):
     status: str
+    consumers: list[ConsumerState] | None = Field(
+        None, description="The queue consumers, when the configuration has any (readiness only)."
+    )
 
 
 # -- objects ---------------------------------------------------------------------------------------

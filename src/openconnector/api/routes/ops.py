@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import APIRouter, Response
 
@@ -21,10 +22,11 @@ async def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     response_model=Status,
-    summary="The database is reachable and the server takes work",
+    response_model_exclude_none=True,
+    summary="The database is reachable, every queue consumer is connected, and the server takes work",
     responses={503: {"model": ErrorBody}},
 )
-async def readyz(service: ServiceDep) -> dict[str, str]:
+async def readyz(service: ServiceDep) -> dict[str, Any]:
     if service.dispatcher.stopping:
         raise ApiError(503, "shutting_down", "the server is shutting down")
     try:
@@ -33,7 +35,16 @@ async def readyz(service: ServiceDep) -> dict[str, str]:
         raise ApiError(
             503, "database_unreachable", f"the database is not reachable: {type(exc).__name__}"
         ) from None
-    return {"status": "ready"}
+    snapshots = service.consumer_snapshots()
+    if not snapshots:
+        return {"status": "ready"}
+    # no error texts here: the probe needs no token (a consumer's errors are in its runs)
+    consumers = [{k: s.get(k) for k in ("pipeline", "type", "state", "since")} for s in snapshots]
+    down = [c for c, s in zip(consumers, snapshots, strict=True) if not s["healthy"]]
+    if down:
+        names = ", ".join(f"{c['pipeline']} ({c['state']})" for c in down)
+        raise ApiError(503, "consumer_not_connected", f"not connected: {names}", details=consumers)
+    return {"status": "ready", "consumers": consumers}
 
 
 @router.get(
