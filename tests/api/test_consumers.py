@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
 from openconnector.api import ServiceOptions
+from tests.connectors.kafka.broker import Tansu, kafka_read, kafka_source
 from tests.connectors.rabbitmq.helpers import (
     Rabbit,
     children,
@@ -133,5 +134,37 @@ async def test_a_changed_configuration_restarts_the_consumers(tmp_path: Path, ra
         srv.service.config.reload()
         time.sleep(0.3)
         assert srv.service.consumers is group
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def tansu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tansu]:
+    broker = Tansu(tmp_path_factory.mktemp("tansu"))
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+async def test_serve_consumes_kafka_and_reports_the_lag(tmp_path: Path, tansu: Tansu) -> None:
+    topic = await tansu.create_topic(partitions=1)
+    await tansu.produce(topic, [{"id": i, "name": f"p{i}"} for i in range(30)])
+    read = kafka_read(topic, start="earliest")
+    path = write_project(
+        tmp_path, kafka_source(tansu.bootstrap), read, triggers=[{"consume": {"run_window": 0.5}}]
+    )
+    srv = serve(path)
+    try:
+        wait_for(lambda: landed(srv) == 30, "30 messages to land")
+        with srv.client(None) as probe:
+            wait_for(lambda: probe.get("/readyz").status_code == 200, "the consumer to be ready")
+            assert probe.get("/readyz").json()["consumers"][0]["type"] == "kafka"
+            wait_for(
+                lambda: (
+                    f'openconnector_consumer_lag{{partition="{topic}[0]",pipeline="people"}} 0.0'
+                    in probe.get("/metrics").text
+                ),
+                "the lag of the partition, caught up",
+            )
     finally:
         srv.stop()
