@@ -51,8 +51,11 @@ class ConsumerState(BaseModel):
 
 class Status(BaseModel):
     status: str
+
+
+class Readiness(Status):
     consumers: list[ConsumerState] | None = Field(
-        None, description="The queue consumers, when the configuration has any (readiness only)."
+        None, description="The queue consumers, when the configuration has any."
     )
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 
 from openconnector.api.deps import ServiceDep
 from openconnector.api.errors import ApiError
-from openconnector.api.models import ErrorBody, Status
+from openconnector.api.models import ErrorBody, Readiness, Status
 
 router = APIRouter(tags=["operations"])
 
@@ -21,7 +21,7 @@ async def healthz() -> dict[str, str]:
 
 @router.get(
     "/readyz",
-    response_model=Status,
+    response_model=Readiness,
     response_model_exclude_none=True,
     summary="The database is reachable, every queue consumer is connected, and the server takes work",
     responses={503: {"model": ErrorBody}},
