@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests.connectors.kafka.broker import Tansu
+
 PG_ADMIN_URL = os.environ.get(
     "OPENCONNECTOR_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -63,3 +65,12 @@ def store(store_url: str):  # type: ignore[no-untyped-def]
     s = Store(store_url)
     yield s
     s.dispose()
+
+
+@pytest.fixture(scope="session")
+def tansu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tansu]:
+    """A Kafka-protocol broker (Tansu, in memory) on a free port, shared by the session's tests."""
+    broker = Tansu(tmp_path_factory.mktemp("tansu"))
+    broker.start()
+    yield broker
+    broker.stop()

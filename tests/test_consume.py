@@ -52,14 +52,6 @@ async def queue(rabbit: Rabbit) -> str:
     return name
 
 
-@pytest.fixture(scope="module")
-def tansu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tansu]:
-    broker = Tansu(tmp_path_factory.mktemp("tansu"))
-    broker.start()
-    yield broker
-    broker.stop()
-
-
 def sqlite_rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
     with sqlite3.connect(db) as conn:
         return conn.execute(sql).fetchall()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -136,14 +136,6 @@ async def test_a_changed_configuration_restarts_the_consumers(tmp_path: Path, ra
         assert srv.service.consumers is group
     finally:
         srv.stop()
-
-
-@pytest.fixture(scope="module")
-def tansu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tansu]:
-    broker = Tansu(tmp_path_factory.mktemp("tansu"))
-    broker.start()
-    yield broker
-    broker.stop()
 
 
 async def test_serve_consumes_kafka_and_reports_the_lag(tmp_path: Path, tansu: Tansu) -> None:

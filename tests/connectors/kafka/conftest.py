@@ -8,14 +8,6 @@ import pytest
 from tests.connectors.kafka.broker import Tansu
 
 
-@pytest.fixture(scope="session")
-def tansu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tansu]:
-    broker = Tansu(tmp_path_factory.mktemp("tansu"))
-    broker.start()
-    yield broker
-    broker.stop()
-
-
 @pytest.fixture
 def own_tansu(tmp_path: Path) -> Iterator[Tansu]:
     """A broker of the test's own (to restart it without disturbing the others)."""
