@@ -3,6 +3,7 @@ real RabbitMQ on 127.0.0.1:5672 (guest/guest)."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import uuid
 from pathlib import Path
@@ -95,6 +96,17 @@ class Rabbit:
             for body in bodies:
                 raw = body if isinstance(body, bytes) else orjson.dumps(body)
                 await target.publish(aio_pika.Message(raw, **props), routing_key=queue)
+
+    async def load(self, queue: str, bodies: list[Any]) -> None:
+        """Publish many quickly (no confirm per message) and return once the queue holds them all."""
+        async with self.connection.channel(publisher_confirms=False) as ch:
+            for body in bodies:
+                await ch.default_exchange.publish(aio_pika.Message(orjson.dumps(body)), routing_key=queue)
+        for _ in range(200):
+            if await self.count(queue) >= len(bodies):
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"queue {queue} did not fill up to {len(bodies)} messages")
 
     async def count(self, queue: str) -> int:
         async with self.connection.channel() as ch:

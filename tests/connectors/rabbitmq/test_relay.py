@@ -121,3 +121,19 @@ async def test_a_relay_that_cannot_log_in_says_why() -> None:
         await Relay.start("mq", source, never, never)
     assert "refused the login of user 'guest'" in str(caught.value)
     assert "s3cret-pw" not in str(caught.value)
+
+
+async def test_auto_takes_the_relay_for_a_backlog_and_one_process_for_a_few(
+    tmp_path: Path, rabbit: Rabbit, queue: str
+) -> None:
+    project, store = open_project(write_project(tmp_path, rabbit_source(), {"queue": queue}))
+    seen: list[int] = []
+    for n in (RELAY_MESSAGES, 10):
+        await rabbit.load(queue, [{"id": i, "name": f"p{i}"} for i in range(n)])
+        run = PipelineRun(project, store, "people")
+        run.on_batch.append(lambda b, o: seen.append(len(children(os.getpid(), "rabbitmq.relay"))))
+        r = await run.execute()
+        assert r.status == "ok" and r.counts["read"] == n, (r.status, r.counts)
+        assert set(seen) == ({1} if n == RELAY_MESSAGES else {0}), seen
+        seen.clear()
+    store.dispose()
