@@ -31,6 +31,7 @@ from tests.connectors.rabbitmq.helpers import (
     open_project,
     rabbit_source,
     unique,
+    wait_until,
     write_project,
 )
 from tests.connectors.rabbitmq.test_faults import eventually, ids_in
@@ -106,14 +107,6 @@ def _consume_process(config: Path, *extra: str) -> subprocess.Popen[bytes]:
     )
 
 
-async def _wait_for(check: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 @pytest.mark.parametrize("broker", ["rabbitmq", "rabbitmq-relay", "kafka"])
 async def test_sigkill_mid_stream_then_restart_lands_every_message_once(
     tmp_path: Path, broker: str, request: pytest.FixtureRequest
@@ -143,18 +136,18 @@ async def test_sigkill_mid_stream_then_restart_lands_every_message_once(
             else:
                 await tansu.produce(topic, messages[i : i + 500])
             if i == 1000:
-                await _wait_for(lambda: landed(db) > 0, 30, "the first batches")
+                await wait_until(lambda: landed(db) > 0, "the first batches", 30)
                 relays = children(first.pid, "rabbitmq.relay")
                 first.send_signal(signal.SIGKILL)
                 first.wait(10)
         assert first.returncode == -signal.SIGKILL
         if broker == "rabbitmq-relay":  # its relay sees its stdin end, and exits: no orphan
             assert len(relays) == 1
-            await _wait_for(lambda: gone(relays[0]), 10, "the killed consumer's relay to exit")
+            await wait_until(lambda: gone(relays[0]), "the killed consumer's relay to exit", 10)
         assert 0 < landed(db) < n
         second = _consume_process(config)
         try:
-            await _wait_for(lambda: landed(db) == n, 60, f"all {n} messages")
+            await wait_until(lambda: landed(db) == n, f"all {n} messages", 60)
             await asyncio.sleep(0.5)  # anything more would be a double write
             assert landed(db) == n
         finally:
@@ -181,7 +174,7 @@ async def test_sigterm_stops_cleanly(tmp_path: Path, rabbit: Rabbit, queue: str,
     config = write_project(tmp_path, rabbit_source(), read, database_url=f"sqlite:///{db}")
     proc = _consume_process(config, "--json")
     await rabbit.publish(queue, [{"id": i, "name": f"p{i}"} for i in range(50)])
-    await _wait_for(lambda: landed(db) == 50, 30, "50 messages")
+    await wait_until(lambda: landed(db) == 50, "50 messages", 30)
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0

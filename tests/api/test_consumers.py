@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -20,17 +20,10 @@ from tests.connectors.rabbitmq.helpers import (
     children,
     rabbit_source,
     unique,
+    wait_until,
     write_project,
 )
 from tests.triggers.service import Server, start_server
-
-
-def wait_for(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -58,20 +51,22 @@ async def test_serve_consumes_reports_and_stops(tmp_path: Path, rabbit: Rabbit, 
     srv = serve(path)
     try:
         with srv.client(None) as probe:
-            wait_for(lambda: probe.get("/readyz").status_code == 200, "the consumer to connect")
+            await wait_until(lambda: probe.get("/readyz").status_code == 200, "the consumer to connect")
             ready = probe.get("/readyz").json()
             assert ready["status"] == "ready"
             assert [(c["pipeline"], c["type"], c["state"]) for c in ready["consumers"]] == [
                 ("people", "rabbitmq", "waiting")
             ]
             await rabbit.publish(queue, [{"id": i, "name": f"p{i}"} for i in range(50)])
-            wait_for(lambda: landed(srv) == 50, "50 messages to land")
-            wait_for(lambda: 'outcome="acked",pipeline="people"} 50.0' in probe.get("/metrics").text, "acks")
+            await wait_until(lambda: landed(srv) == 50, "50 messages to land")
+            await wait_until(
+                lambda: 'outcome="acked",pipeline="people"} 50.0' in probe.get("/metrics").text, "acks"
+            )
             assert (
                 'openconnector_consumer_up{pipeline="people",type="rabbitmq"} 1.0'
                 in probe.get("/metrics").text
             )
-            wait_for(  # a run is counted when its window closes
+            await wait_until(  # a run is counted when its window closes
                 lambda: (
                     'openconnector_runs_total{pipeline="people",status="ok",trigger="consume"}'
                     in probe.get("/metrics").text
@@ -105,7 +100,7 @@ async def test_a_consumer_that_cannot_connect_makes_the_server_not_ready(tmp_pat
     srv = serve(path)
     try:
         with srv.client(None) as probe:
-            wait_for(lambda: probe.get("/readyz").status_code == 503, "the probe to fail")
+            await wait_until(lambda: probe.get("/readyz").status_code == 503, "the probe to fail")
             body = probe.get("/readyz").json()["error"]
             assert body["code"] == "consumer_not_connected"
             assert body["message"].startswith("not connected: people (")
@@ -128,13 +123,13 @@ async def test_a_changed_configuration_restarts_the_consumers(tmp_path: Path, ra
     srv = serve(path)
     try:
         await rabbit.publish(first, [{"id": 1, "name": "Ann"}])
-        wait_for(lambda: landed(srv) == 1, "the first queue's message")
+        await wait_until(lambda: landed(srv) == 1, "the first queue's message")
         config = yaml.safe_load(path.read_text())
         config["pipelines"]["people"]["read"]["queue"] = second
         path.write_text(yaml.safe_dump(config))
         srv.service.config.reload()
         await rabbit.publish(second, [{"id": 2, "name": "Bob"}])
-        wait_for(lambda: landed(srv) == 2, "the second queue's message")
+        await wait_until(lambda: landed(srv) == 2, "the second queue's message")
         snaps = srv.service.consumer_snapshots()
         assert [s["queue"] for s in snaps] == [second]
         # a reload that changes nothing the consumers use leaves them alone
@@ -155,11 +150,11 @@ async def test_serve_consumes_kafka_and_reports_the_lag(tmp_path: Path, tansu: T
     )
     srv = serve(path)
     try:
-        wait_for(lambda: landed(srv) == 30, "30 messages to land")
+        await wait_until(lambda: landed(srv) == 30, "30 messages to land")
         with srv.client(None) as probe:
-            wait_for(lambda: probe.get("/readyz").status_code == 200, "the consumer to be ready")
+            await wait_until(lambda: probe.get("/readyz").status_code == 200, "the consumer to be ready")
             assert probe.get("/readyz").json()["consumers"][0]["type"] == "kafka"
-            wait_for(
+            await wait_until(
                 lambda: (
                     f'openconnector_consumer_lag{{partition="{topic}[0]",pipeline="people"}} 0.0'
                     in probe.get("/metrics").text

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +155,15 @@ def close_connections(name_part: str) -> int:
             )
             closed += 1
     return closed
+
+
+async def wait_until(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    """Poll ``check`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
 
 
 def children(pid: int, module: str) -> list[int]:

@@ -158,3 +158,5 @@ def test_config_errors_say_what_is_wrong() -> None:
     with pytest.raises(ValueError, match="unknown encoding"):
         cls.Read.model_validate({"queue": "q", "encoding": "klingon"})
     assert RabbitRead.model_validate({"path": "q", "batch_size": 500}).prefetch_count == 1000
+    with pytest.raises(ValueError, match="'auto', 'thread' or 'process'"):
+        cls.Read.model_validate({"queue": "q", "reader": "fork"})

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,18 @@ async def test_auto_takes_the_relay_for_a_backlog_and_one_process_for_a_few(
         assert set(seen) == ({1} if n == RELAY_MESSAGES else {0}), seen
         seen.clear()
     store.dispose()
+
+
+async def test_a_wire_that_cannot_be_read_ends_the_relay_with_a_clear_error() -> None:
+    # a real process stands in for the relay; what it "sent" is not a pickle
+    proc = await asyncio.create_subprocess_exec("sleep", "30", stdin=asyncio.subprocess.PIPE)
+    lost: list[ConnectorError] = []
+    with tempfile.TemporaryFile() as stderr:
+        relay = Relay(proc, stderr, lambda msgs: None, lost.append)
+        stream = asyncio.StreamReader()
+        stream.feed_data((5).to_bytes(8, "big") + b"nope!")
+        stream.feed_eof()
+        await relay._read(stream)
+        assert relay.is_closed and len(lost) == 1 and lost[0].retryable
+        assert "the RabbitMQ reader process sent what could not be read" in str(lost[0])
+        assert await asyncio.wait_for(proc.wait(), 5) == -signal.SIGKILL  # no longer trusted
