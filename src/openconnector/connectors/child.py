@@ -73,13 +73,9 @@ class ChildRead:
     def receive(self) -> tuple[Any, ...]:
         """The next message (blocking; run it in a thread)."""
         if not self._stopped:
-            header = self._out.read(_HEADER)
-            if len(header) == _HEADER:
-                size = int.from_bytes(header, "big")
-                body = self._out.read(size)
-                if len(body) == size:
-                    message: tuple[Any, ...] = pickle.loads(body)
-                    return message
+            message = read_message(self._out)
+            if message is not None:
+                return message
         if self._stopped:  # the connector was closed: the same words as a read in a thread
             raise ConnectorError("the connector was closed during the read", where=self.where)
         code = self._proc.wait()
@@ -141,6 +137,19 @@ def pack(message: tuple[Any, ...]) -> bytes:
     relay, :mod:`openconnector.connectors.rabbitmq.relay`)."""
     body = pickle.dumps(message, 5)
     return len(body).to_bytes(_HEADER, "big") + body
+
+
+def read_message(stream: IO[bytes]) -> tuple[Any, ...] | None:
+    """The next :func:`pack`-ed message from a blocking stream; ``None`` at its end (the other
+    side has gone, perhaps halfway through a message)."""
+    header = stream.read(_HEADER)
+    if len(header) == _HEADER:
+        size = int.from_bytes(header, "big")
+        body = stream.read(size)
+        if len(body) == size:
+            message: tuple[Any, ...] = pickle.loads(body)
+            return message
+    return None
 
 
 async def unpack(stream: asyncio.StreamReader) -> tuple[Any, ...] | None:

@@ -159,7 +159,8 @@ class BatchWriter:
         self.pipeline = pipeline
         self.run_id = run_id
         self.sql = _SQL(engine.dialect.name)
-        self._seq = 0
+        #: the last run-log row number this run wrote (the writer process carries it on)
+        self.log_seq = 0
         self._checkpointer = checkpointer_for(engine)
 
     def load_contracts(self, origin_ids: Sequence[str]) -> dict[str, ContractRow]:
@@ -213,8 +214,8 @@ class BatchWriter:
             stmt, ids = sql.touch(w.touched[i : i + _IN_CHUNK])
             conn.exec_driver_sql(stmt, (run_id, pipeline, *ids))
         if w.log:
-            self._seq += 1
-            conn.exec_driver_sql(sql.insert_log, [(run_id, self._seq, jsonutil.dumps_str(w.log))])
+            self.log_seq += 1
+            conn.exec_driver_sql(sql.insert_log, [(run_id, self.log_seq, jsonutil.dumps_str(w.log))])
         if w.quarantine:
             conn.execute(insert(t.quarantine), w.quarantine)
         if w.connector_state is not None:
@@ -262,8 +263,9 @@ class BatchWriter:
                 f"WHERE pipeline = {p} AND origin_id = {p}",
                 [(self.run_id, self.pipeline, origin) for origin, _ in rows],
             )
-            self._seq += 1
+            self.log_seq += 1
             entries = [[origin, "deleted", oid, None] for origin, oid in rows]
-            conn.exec_driver_sql(self.sql.insert_log, [(self.run_id, self._seq, jsonutil.dumps_str(entries))])
+            log_row = (self.run_id, self.log_seq, jsonutil.dumps_str(entries))
+            conn.exec_driver_sql(self.sql.insert_log, [log_row])
             for hook in extra:
                 hook(conn)
