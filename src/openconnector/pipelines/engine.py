@@ -44,6 +44,13 @@ from openconnector.pipelines.refused import (
     store_message,
     without_nul,
 )
+from openconnector.pipelines.writer import (
+    AUTO_ROWS,
+    AuditPayload,
+    WriterProcess,
+    can_write_elsewhere,
+    writer_mode,
+)
 from openconnector.registers.batch import BatchWrite, BatchWriter
 from openconnector.registers.memory import load_memory
 from openconnector.registers.runlog import PipelineBusy, RunLog, empty_counts
@@ -87,6 +94,15 @@ class RunResult:
 
 class PipelineNotFound(KeyError):
     pass
+
+
+@dataclass
+class _InFlight:
+    """The batch the writer process is committing: written again here if it fails."""
+
+    batch: Batch
+    outcome: BatchOutcome
+    origins: set[str]
 
 
 def compile_plan(
@@ -191,6 +207,13 @@ class PipelineRun:
         self.result = RunResult(run_id or uuid7(), pipeline, trigger, dry_run=dry_run)
         self._last_extend = time.monotonic()
         self._state_saved = ""  # the connector state as last stored (JSON text)
+        # The writer process (pipelines/writer.py): started when a run has much to write.
+        self._remote: WriterProcess | None = None
+        self._inflight: _InFlight | None = None
+        self._remote_off = True  # no writer process for this run (decided in _run)
+        self._remote_rows = AUTO_ROWS  # objects written before it starts
+        self._rows_written = 0
+        self._busy = False  # the worker thread is in a batch
 
     async def execute(self) -> RunResult:
         r = self.result
@@ -248,6 +271,7 @@ class PipelineRun:
                 full=self.full,
                 actor="replay" if self.trigger == "replay" else None,
             )
+            mode = writer_mode()
         except Exception as exc:
             r.status = "failed"
             r.errors.append({"message": f"cannot prepare the run: {exc}"})
@@ -271,6 +295,14 @@ class PipelineRun:
         streams = "consume" in getattr(connector_cls, "modes", ())
         can_delete = cfg.on_missing == "delete" and cursor is None and self.given is None and not streams
         plan.mark_seen = can_delete and not self.dry_run
+        self._remote_off = (
+            mode == "thread"
+            or self.dry_run
+            or self.given is not None
+            or streams
+            or not can_write_elsewhere(self.store.engine)
+        )
+        self._remote_rows = 1 if mode == "process" else AUTO_ROWS
         writer = BatchWriter(self.store.engine, self.pipeline, r.id)
         processed_batches = 0
         max_cursor: Any = None
@@ -302,6 +334,15 @@ class PipelineRun:
             read_failed = True
             r.errors.append({"message": f"{type(exc).__name__}: {exc}"})
             log.exception("read of %s failed", self.pipeline)
+        except BaseException:
+            self._interrupted(plan, writer, ctx)
+            raise
+        if self._remote is not None or self._inflight is not None:
+            try:  # the batch in flight is committed (or written here) before anything else
+                await asyncio.to_thread(self._stop_writer, plan, writer, ctx)
+            except ConnectorError as exc:
+                read_failed = True
+                r.errors.append({"message": str(exc), "where": exc.where})
         r.warnings.extend(w for w in ctx.warnings if w not in r.warnings)
 
         complete = ctx.complete and not read_failed and self.given is None and not streams
@@ -341,17 +382,44 @@ class PipelineRun:
                 self.runlog.save_state(self.pipeline, last_read=r.counts["read"])
 
     def _process(self, plan: RunPlan, writer: BatchWriter, batch: Batch, ctx: ReadContext) -> BatchOutcome:
+        self._busy = True
         try:
-            return self._attempt(plan, writer, batch, ctx)
+            return self._process_batch(plan, writer, batch, ctx)
+        finally:
+            self._busy = False
+
+    def _process_batch(
+        self, plan: RunPlan, writer: BatchWriter, batch: Batch, ctx: ReadContext
+    ) -> BatchOutcome:
+        try:
+            outcome, memory, origins = self._prepare(plan, writer, batch, ctx)
+            if self._remote is not None and self._sendable(batch, outcome, memory):
+                return self._send(plan, writer, batch, ctx, outcome, origins)
+            self._settle(plan, writer, ctx)
+            self._commit(plan, writer, batch, ctx, outcome, memory)
         except _Refused as refusal:
+            self._settle(plan, writer, ctx)
             return self._isolate(plan, writer, batch, ctx, refusal.error)
+        self._start_writer(outcome.write)
+        return outcome
 
     def _attempt(self, plan: RunPlan, writer: BatchWriter, batch: Batch, ctx: ReadContext) -> BatchOutcome:
         """Process and write one batch in one transaction; :class:`_Refused` if it holds data the
         store will not take (nothing of it is written then)."""
+        outcome, memory, _ = self._prepare(plan, writer, batch, ctx)
+        self._commit(plan, writer, batch, ctx, outcome, memory)
+        return outcome
+
+    def _prepare(
+        self, plan: RunPlan, writer: BatchWriter, batch: Batch, ctx: ReadContext
+    ) -> tuple[BatchOutcome, MemoryChanges, list[str]]:
+        """Look up, map and validate one batch: its outcome (not yet written), what it took from
+        the connector's memory, and its records' origin ids."""
         try:
             origins = batch_origins(plan, batch)
             known = [o for o in origins if o is not None]
+            if self._inflight is not None and not self._inflight.origins.isdisjoint(known):
+                self._settle(plan, writer, ctx)  # its lookups must see the batch in flight
             contracts = writer.load_contracts(known) if known else {}
             outcome = process_batch(plan, batch, contracts, set(), origins)
         except Exception as exc:
@@ -361,9 +429,25 @@ class PipelineRun:
         memory = self._connector_changes(ctx, outcome.write)
         for hook in self.on_batch:
             hook(batch, outcome)
+        return outcome, memory, known
+
+    def _commit(
+        self,
+        plan: RunPlan,
+        writer: BatchWriter,
+        batch: Batch,
+        ctx: ReadContext,
+        outcome: BatchOutcome,
+        memory: MemoryChanges,
+        audit: AuditPayload | None = None,
+    ) -> None:
+        """Write a prepared batch here, in one transaction, and count it."""
         if not self.dry_run:
-            if outcome.audit and self.audit.enabled:
-                self._audit(plan, outcome)
+            if audit is None and outcome.audit and self.audit.enabled:
+                audit = self._audit(plan, outcome)
+            if audit is not None:
+                trail, (header, entries) = self.audit, audit
+                outcome.write.extra.append(lambda conn: trail.append_prepared(conn, header, entries))
             try:
                 writer.commit(outcome.write)
             except Exception as exc:
@@ -379,7 +463,98 @@ class PipelineRun:
             if outcome.write.connector_state is not None:
                 self._state_saved = outcome.write.connector_state
         self._account(outcome)
+
+    # -- the writer process --------------------------------------------------------------------
+
+    def _sendable(self, batch: Batch, outcome: BatchOutcome, memory: MemoryChanges) -> bool:
+        """Whether a batch can be committed by the writer process: nothing of it must happen after
+        its commit (acks, moved files) and it carries no connector state or memory."""
+        w = outcome.write
+        return (
+            batch.ack is None
+            and batch.nack is None
+            and not memory
+            and w.connector_state is None
+            and not w.extra
+        )
+
+    def _send(
+        self,
+        plan: RunPlan,
+        writer: BatchWriter,
+        batch: Batch,
+        ctx: ReadContext,
+        outcome: BatchOutcome,
+        origins: list[str],
+    ) -> BatchOutcome:
+        """Hand a prepared batch to the writer process, once the batch before it is committed."""
+        audit = self._audit(plan, outcome) if outcome.audit and self.audit.enabled else None
+        self._settle(plan, writer, ctx)
+        remote = self._remote
+        if remote is None:  # it failed the batch before: this one is written here
+            self._commit(plan, writer, batch, ctx, outcome, MemoryChanges(), audit)
+            return outcome
+        remote.send(writer.log_seq, outcome.write, audit)
+        self._inflight = _InFlight(batch, outcome, set(origins))
         return outcome
+
+    def _settle(self, plan: RunPlan, writer: BatchWriter, ctx: ReadContext) -> None:
+        """Wait until the batch in flight is committed; if the writer process could not commit it,
+        stop using that process and write the batch here (as if it had never been sent)."""
+        flight, self._inflight = self._inflight, None
+        if flight is None:
+            return
+        assert self._remote is not None
+        committed, answer = self._remote.answer()
+        if committed:
+            writer.log_seq = int(answer)
+            self._account(flight.outcome)
+            return
+        log.warning(
+            "%s: the writer process did not commit a batch (%s); writing it in this process",
+            self.pipeline,
+            answer,
+        )
+        self._close_writer()
+        try:
+            self._attempt(plan, writer, flight.batch, ctx)
+        except _Refused as refusal:
+            self._isolate(plan, writer, flight.batch, ctx, refusal.error)
+
+    def _start_writer(self, written: BatchWrite) -> None:
+        if self._remote_off or self._remote is not None:
+            return
+        self._rows_written += len(written.object_inserts) + len(written.object_updates)
+        if self._rows_written >= self._remote_rows:
+            try:
+                self._remote = WriterProcess(self.store.engine, self.pipeline, self.result.id, self.audit)
+            except OSError as exc:  # no process to be had (limits): the run writes here, as before
+                log.warning("%s: no writer process (%s); writing in this process", self.pipeline, exc)
+                self._remote_off = True
+
+    def _interrupted(self, plan: RunPlan, writer: BatchWriter, ctx: ReadContext) -> None:
+        """A run interrupted (Ctrl-C, a cancelled task) with a writer process."""
+        if self._remote is None:
+            return
+        if self._busy:  # the worker thread is still in a batch: it must not race us for the answer
+            self._remote.abandon()  # the child commits what it has in hand, or not, and ends
+            return
+        try:  # interrupted between batches: the one in flight is committed and counted
+            self._stop_writer(plan, writer, ctx)
+        except Exception as exc:
+            log.error("%s: the batch in flight when the run was interrupted: %s", self.pipeline, exc)
+
+    def _stop_writer(self, plan: RunPlan, writer: BatchWriter, ctx: ReadContext) -> None:
+        try:
+            self._settle(plan, writer, ctx)
+        finally:
+            self._close_writer()
+
+    def _close_writer(self) -> None:
+        remote, self._remote = self._remote, None
+        self._remote_off = True  # one writer process per run at most
+        if remote is not None:
+            remote.close()
 
     def _isolate(
         self, plan: RunPlan, writer: BatchWriter, batch: Batch, ctx: ReadContext, error: BaseException
@@ -468,9 +643,9 @@ class PipelineRun:
         if w.connector_state is not None:
             self._state_saved = w.connector_state
 
-    def _audit(self, plan: RunPlan, outcome: BatchOutcome) -> None:
-        """Audit entries for the batch's changes, appended inside the batch's transaction."""
-        header, entries = batch_entries(
+    def _audit(self, plan: RunPlan, outcome: BatchOutcome) -> AuditPayload:
+        """Audit entries for the batch's changes, to append inside the batch's transaction."""
+        return batch_entries(
             self.store.engine,
             outcome.audit,
             register=plan.register,
@@ -482,8 +657,6 @@ class PipelineRun:
             mapping=plan.mapping_name,
             mapping_version=plan.mapping_version,
         )
-        trail = self.audit
-        outcome.write.extra.append(lambda conn: trail.append_prepared(conn, header, entries))
 
     def _account(self, outcome: BatchOutcome) -> None:
         r = self.result

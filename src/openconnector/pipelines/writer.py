@@ -1,0 +1,215 @@
+"""A run's store writes in a child process, so that batch N commits while batch N+1 is mapped.
+
+Committing a batch (objects, contracts, run log, the audit chain's entries and their SHA-256
+links, the SQLite steps themselves) is about half of a first load's time, and in one process it
+runs between the mapping of one batch and the next: one core works, the other waits. The writer
+process owns one store connection and commits what the engine sends it, one batch at a time, in
+the order sent, each in its own transaction as before.
+
+The engine keeps one batch in flight at most (:class:`~openconnector.pipelines.engine.PipelineRun`):
+it maps batch N+1 while the child commits N, waits for N's answer, then sends N+1. So when a
+commit fails nothing after it was sent, and the engine writes that batch again itself, where the
+failure is handled as it always was (records the store refuses are isolated and quarantined). A
+batch that shares an origin id with the one in flight waits for it first: its lookups must see
+that write. Batches that must do something after their commit (acknowledge messages, move files,
+remember connector state) are written by the engine itself, after the batch in flight.
+
+Starting the child costs about a quarter of a second (a fresh interpreter importing the store),
+spent on the other core; ``OPENCONNECTOR_WRITER=auto`` (the default) starts it once a run has
+written :data:`AUTO_ROWS` objects, ``process`` at the first batch with something to write,
+``thread`` never.
+
+The wire (our own pipes, :func:`~openconnector.connectors.child.pack`-ed): the engine sends
+``("open", url, pipeline, run_id, key, anchor, audit_enabled)`` and then
+``("write", log_seq, BatchWrite, (audit header key, entries) | None)`` per batch; the child answers
+each write with ``("ok", log_seq)`` or ``("failed", message)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+from typing import IO, Any, Literal, cast
+
+from sqlalchemy import Engine
+
+from openconnector.audit import AuditTrail
+from openconnector.audit.entries import Prepared
+from openconnector.audit.keys import SigningKey
+from openconnector.connectors.child import last_words, pack, read_message
+from openconnector.registers.batch import BatchWrite, BatchWriter
+
+WRITER_ENV = "OPENCONNECTOR_WRITER"
+WriterMode = Literal["auto", "thread", "process"]
+MODES: tuple[WriterMode, ...] = ("auto", "thread", "process")
+#: objects created or updated in one run before ``auto`` starts the writer process: below this a
+#: run is over before the child's start pays for itself
+AUTO_ROWS = 2000
+
+#: the largest pipe asked for: a 1,000-record batch of the core benchmark pickles to ~0.5 MiB
+PIPE_BYTES = 4 * 1024 * 1024
+
+AuditPayload = tuple[tuple[Any, ...], list[Prepared]]
+
+
+def writer_mode() -> WriterMode:
+    """The mode ``OPENCONNECTOR_WRITER`` asks for (``auto`` when unset)."""
+    value = os.environ.get(WRITER_ENV, "").strip().lower() or "auto"
+    if value not in MODES:
+        raise ValueError(f"{WRITER_ENV} must be one of {', '.join(MODES)}, not {value!r}")
+    return cast(WriterMode, value)
+
+
+def can_write_elsewhere(engine: Engine) -> bool:
+    """Whether another process can open ``engine``'s database: not an in-memory SQLite."""
+    if engine.dialect.name != "sqlite":
+        return True
+    database = engine.url.database or ""
+    return database not in ("", ":memory:") and not database.startswith("file:")
+
+
+class WriterProcess:
+    """The engine's side: start the child, send it batches, read its answers, stop it."""
+
+    def __init__(self, engine: Engine, pipeline: str, run_id: str, trail: AuditTrail) -> None:
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - kept for the child's lifetime
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "openconnector.pipelines.writer"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+        )
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._in: IO[bytes] = self._proc.stdin
+        self._out: IO[bytes] = self._proc.stdout
+        _widen(self._in)
+        key = trail.key() if trail.enabled else None
+        url = engine.url.render_as_string(hide_password=False)
+        self._post(("open", url, pipeline, run_id, key, trail.anchor_path, trail.enabled))
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def _post(self, message: tuple[Any, ...]) -> bool:
+        try:
+            self._in.write(pack(message))
+            self._in.flush()
+        except (BrokenPipeError, ValueError, OSError):  # gone: the answer that never comes says so
+            return False
+        return True
+
+    def send(self, log_seq: int, write: BatchWrite, audit: AuditPayload | None) -> None:
+        """Hand over one batch's write (without hooks: they do not cross processes)."""
+        assert not write.extra, "hooks cannot be sent to the writer process"
+        self._post(("write", log_seq, write, audit))
+
+    def answer(self) -> tuple[bool, int | str]:
+        """``(True, log_seq)`` once the batch sent last is committed, ``(False, why)`` if it was not
+        (blocking: call it from the engine's worker thread)."""
+        message = read_message(self._out)
+        if message is None:
+            code = self._proc.wait()
+            return False, f"the writer process ended (exit code {code}){last_words(self._stderr)}"
+        if message[0] == "ok":
+            return True, int(message[1])
+        return False, str(message[1])
+
+    def abandon(self) -> None:
+        """End the child's input without waiting for it (a run interrupted mid-batch, where another
+        thread may still be waiting for an answer): it finishes what it has in hand and exits."""
+        with contextlib.suppress(OSError, ValueError):
+            self._in.close()
+
+    def close(self, timeout: float = 30.0) -> None:
+        """End the child after what it has in hand and release its pipes."""
+        with contextlib.suppress(OSError, ValueError):
+            self._in.close()
+        try:
+            self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._out.close()
+        self._stderr.close()
+
+
+def _widen(pipe: IO[bytes]) -> None:
+    """A pipe that holds a whole batch (Linux's bound, 1 MiB by default, against 64 KiB): written
+    64 KiB at a time, each refill waited for the interpreter lock, held meanwhile by the thread
+    fetching the next page — 10 ms a batch."""
+    try:
+        with open("/proc/sys/fs/pipe-max-size") as f:
+            size = min(int(f.read()), PIPE_BYTES)
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, size)
+    except (OSError, ValueError, AttributeError):  # not Linux, or a lower bound: the default pipe works
+        pass
+
+
+def _reply(out: IO[bytes], message: tuple[Any, ...]) -> None:
+    out.write(pack(message))
+    out.flush()
+
+
+def serve(inp: IO[bytes], out: IO[bytes]) -> None:
+    """The child's side: commit each batch the engine sends, in order, and say how it went."""
+    from openconnector.registers.checkpoint import stop_checkpointer
+    from openconnector.registers.db import make_engine
+
+    opened = read_message(inp)
+    if opened is None:
+        return
+    _, url, pipeline, run_id, key, anchor, audit_enabled = opened
+    engine = make_engine(url)
+    writer = BatchWriter(engine, pipeline, run_id)
+    trail = _trail(engine, key, anchor, audit_enabled)
+    try:
+        while (message := read_message(inp)) is not None:
+            _, writer.log_seq, write, audit = message
+            if audit is not None:
+                hook = functools.partial(trail.append_prepared, header_key=audit[0], entries=audit[1])
+                write.extra.append(hook)
+            try:
+                writer.commit(write)
+            except Exception as exc:
+                trail.discard()
+                _reply(out, ("failed", f"{type(exc).__name__}: {exc}"))
+                continue
+            trail.after_commit()
+            _reply(out, ("ok", writer.log_seq))
+    finally:
+        stop_checkpointer(engine)
+        engine.dispose()
+
+
+def _trail(engine: Engine, key: SigningKey | None, anchor: Path | None, enabled: bool) -> AuditTrail:
+    """The engine's audit trail, as configured in the engine's process (key, anchor file)."""
+    trail = AuditTrail(engine, key=key, anchor=anchor, use_anchor=anchor is not None)
+    trail.enabled = enabled
+    return trail
+
+
+def main() -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the engine decides, then closes our stdin
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # a stray print() from a library must not corrupt the wire
+    try:
+        serve(sys.stdin.buffer, out)
+    except BrokenPipeError:  # the engine has gone: nothing to tell
+        pass
+    except Exception:
+        traceback.print_exc()  # the engine reads our last words when the answer does not come
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+"""Store writes in a child process (``OPENCONNECTOR_WRITER``): the same result as writing in the
+engine's process, whatever goes wrong on the way."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from openconnector.audit import AuditTrail
+from openconnector.pipelines.writer import WRITER_ENV, can_write_elsewhere, writer_mode
+from openconnector.registers import RunLog, Store
+from tests.connectors.rabbitmq.helpers import children
+from tests.pipelines.memory import MemoryConnector
+from tests.pipelines.test_engine import balanced, make_project, people, prepare, run
+
+WRITER = "openconnector.pipelines.writer"
+
+
+def run_watched(project, store: Store, **kw):  # type: ignore[no-untyped-def]
+    """:func:`run`, noting after each batch which writer processes the engine has."""
+    from openconnector.pipelines.engine import PipelineRun
+
+    seen: list[list[int]] = []
+    original = PipelineRun.__init__
+
+    def init(self, *a, **k):  # type: ignore[no-untyped-def]
+        original(self, *a, **k)
+        self.on_batch.append(lambda batch, outcome: seen.append(children(os.getpid(), WRITER)))
+
+    PipelineRun.__init__ = init  # type: ignore[method-assign]
+    try:
+        result = run(project, store, **kw)
+    finally:
+        PipelineRun.__init__ = original  # type: ignore[method-assign]
+    return result, seen
+
+
+@pytest.fixture
+def in_process_writer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(WRITER_ENV, "process")
+
+
+def test_a_first_load_and_a_changed_rerun_through_the_writer_process(
+    tmp_path: Path, store: Store, in_process_writer: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    project = make_project(tmp_path)
+    prepare(store, project)
+    MemoryConnector.DATA["people"] = people(30)
+    r1, seen = run_watched(project, store)
+    assert r1.status == "ok" and r1.counts["created"] == 30 and balanced(r1.counts), r1.errors
+    assert any(seen), "no batch went through a writer process"
+    assert len({pid for pids in seen for pid in pids}) == 1  # one per run
+    assert children(os.getpid(), WRITER) == []  # and it is gone when the run is
+    assert store.count_objects("crm", "person") == 30
+    logged = RunLog(store.engine).records(r1.id, limit=100)
+    assert logged.total == 30 and {e["outcome"] for e in logged.results} == {"created"}
+
+    data = people(30)
+    for i in (0, 7, 8, 29):
+        data[i]["age"] = "70"
+    MemoryConnector.DATA["people"] = data
+    r2, _ = run_watched(project, store)
+    assert r2.counts["updated"] == 4 and r2.counts["unchanged"] == 26 and balanced(r2.counts)
+    objects = store.list_objects("crm", "person", limit=100).results
+    changed = next(d for d in objects if d["name"] == "F29 L29")
+    assert changed["age"] == 70 and changed["@self"]["version"] == 2
+    history = store.object_history(changed["@self"]["id"])
+    assert [h["version"] for h in history] == [2, 1] and history[1]["data"]["age"] == 49
+    result = AuditTrail.for_engine(store.engine).verify()
+    assert result.ok and result.checked == 34, result.problems
+    assert "writer process did not commit" not in caplog.text  # every batch committed there
+
+
+def test_a_record_again_in_the_next_batch_waits_for_the_batch_in_flight(
+    tmp_path: Path, store: Store, in_process_writer: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its lookup must see the write of the batch before (still in the writer process): one object,
+    updated, as when the engine writes itself. (Had it not waited, the unique contract would have
+    failed the writer process's commit and the engine would have written the batch again.)"""
+    project = make_project(tmp_path)
+    prepare(store, project)
+    data = people(9)
+    # batch 1 is written by the engine (the writer process starts after it); batch 3 starts with
+    # batch 2's last record, changed, while batch 2 is in the writer process
+    data[6] = {**data[5], "age": "61"}
+    MemoryConnector.DATA["people"] = data
+    r = run(project, store)
+    assert r.status == "ok" and balanced(r.counts), r.errors
+    assert r.counts["created"] == 8 and r.counts["updated"] == 1, r.counts
+    assert "duplicate origin ids in this read; the later record was applied" in r.warnings
+    doc = next(d for d in store.list_objects("crm", "person", limit=100).results if d["name"] == "F5 L5")
+    assert doc["age"] == 61 and doc["@self"]["version"] == 2
+    assert store.count_objects("crm", "person") == 8
+    assert "writer process did not commit" not in caplog.text
+
+
+def test_when_the_writer_process_dies_the_engine_writes_the_batch_itself(
+    tmp_path: Path, store: Store, in_process_writer: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    project = make_project(tmp_path)
+    prepare(store, project)
+    MemoryConnector.DATA["people"] = people(30)
+    from openconnector.pipelines.engine import PipelineRun
+
+    killed: list[int] = []
+    original = PipelineRun.__init__
+
+    def kill_the_writer(batch, outcome) -> None:  # type: ignore[no-untyped-def]
+        if not killed:
+            for pid in children(os.getpid(), WRITER):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+
+    def init(self, *a, **k):  # type: ignore[no-untyped-def]
+        original(self, *a, **k)
+        self.on_batch.append(kill_the_writer)
+
+    PipelineRun.__init__ = init  # type: ignore[method-assign]
+    try:
+        r = run(project, store)
+    finally:
+        PipelineRun.__init__ = original  # type: ignore[method-assign]
+    assert killed, "the writer process never started"
+    assert "the writer process did not commit a batch (the writer process ended" in caplog.text
+    assert r.status == "ok" and r.counts["read"] == 30 and balanced(r.counts), r.errors
+    # a batch the child committed just before it died is found again: unchanged, never twice
+    assert r.counts["created"] + r.counts["unchanged"] == 30
+    assert store.count_objects("crm", "person") == 30
+    assert children(os.getpid(), WRITER) == []
+    result = AuditTrail.for_engine(store.engine).verify()
+    assert result.ok and result.checked == 30, result.problems
+
+
+def test_records_the_store_refuses_are_isolated_when_the_writer_process_is_refused(
+    tmp_path: Path, store: Store, in_process_writer: None
+) -> None:
+    """The child's commit fails; the engine writes that batch again itself, isolates the records
+    PostgreSQL refuses (NUL characters) and quarantines them; the rest lands."""
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite stores NUL characters")
+    project = make_project(tmp_path)
+    prepare(store, project)
+    data = people(20)
+    for i in (4, 7, 19):  # after the first batch: the writer process is running by then
+        data[i]["first"] = f"x\x00{i}"
+    data[13]["id"] = "13\x00"  # in the origin id: the lookup in the engine is refused first
+    MemoryConnector.DATA["people"] = data
+    r = run(project, store)
+    assert r.status == "ok" and balanced(r.counts), r.errors
+    assert r.counts["failed"] == 4 and r.counts["created"] == 16
+    failed = RunLog(store.engine).records(r.id, outcome="failed").results
+    assert sorted(e["origin_id"] for e in failed) == sorted(["4", "7", "13\\u0000", "19"])
+    result = AuditTrail.for_engine(store.engine).verify()
+    assert result.ok and result.checked == 16, result.problems
+
+
+def test_small_runs_and_dry_runs_start_no_writer_process(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = make_project(tmp_path)
+    prepare(store, project)
+    MemoryConnector.DATA["people"] = people(12)
+    monkeypatch.setenv(WRITER_ENV, "process")
+    dry, seen = run_watched(project, store, dry_run=True)
+    assert dry.counts["created"] == 12 and not any(seen)
+    assert store.count_objects("crm", "person") == 0
+    monkeypatch.setenv(WRITER_ENV, "auto")  # 12 objects: far below what pays for the child's start
+    r, seen = run_watched(project, store)
+    assert r.counts["created"] == 12 and not any(seen)
+
+
+def test_an_unknown_writer_mode_fails_the_run_and_says_which_values_exist(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = make_project(tmp_path)
+    prepare(store, project)
+    MemoryConnector.DATA["people"] = people(3)
+    monkeypatch.setenv(WRITER_ENV, "fast")
+    r = run(project, store)
+    assert r.status == "failed" and r.counts["read"] == 0
+    assert r.errors[0]["message"] == (
+        "cannot prepare the run: OPENCONNECTOR_WRITER must be one of auto, thread, process, not 'fast'"
+    )
+    assert store.count_objects("crm", "person") == 0
+
+
+def test_writer_mode_and_which_stores_another_process_can_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(WRITER_ENV, raising=False)
+    assert writer_mode() == "auto"
+    monkeypatch.setenv(WRITER_ENV, " Thread ")
+    assert writer_mode() == "thread"
+    assert can_write_elsewhere(sa.create_engine(f"sqlite:///{tmp_path / 'x.db'}"))
+    assert not can_write_elsewhere(sa.create_engine("sqlite://"))
+    assert not can_write_elsewhere(sa.create_engine("sqlite:///:memory:"))
+    assert can_write_elsewhere(sa.create_engine("postgresql+psycopg://u@127.0.0.1/db"))
+
+
+def test_an_interrupted_run_counts_the_batch_the_writer_process_had_in_hand(
+    tmp_path: Path, store: Store, in_process_writer: None
+) -> None:
+    """Ctrl-C between batches: the batch in flight is committed and counted before the run ends."""
+    project = make_project(tmp_path, read_extra="interrupt_after_batches: 4\n")
+    prepare(store, project)
+    MemoryConnector.DATA["people"] = people(30)
+    with pytest.raises(KeyboardInterrupt):
+        run(project, store)
+    [stored] = RunLog(store.engine).list(pipeline="people").results
+    assert stored["status"] == "partial" and stored["counts"]["created"] == 12
+    assert store.count_objects("crm", "person") == 12
+    assert children(os.getpid(), WRITER) == []
