@@ -118,7 +118,8 @@ def main() -> None:
                     "seconds": run["duration_s"],
                     "records_per_s": c["read"] / run["duration_s"],
                     "peak_mb": m.peak_mb,
-                    "note": f"created {c['created']} updated {c['updated']} unchanged {c['unchanged']}",
+                    "note": f"created {c['created']} updated {c['updated']} unchanged {c['unchanged']}, "
+                    f"cpu {m.cpu_s:.1f} s",
                 }
             )
         if args.dlt_python:

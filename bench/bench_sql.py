@@ -167,6 +167,7 @@ def prepare(engine: sa.Engine, kind: str, rows: int) -> str:
 
 
 def run(work: Path) -> tuple[dict[str, object], float]:
+    """One ``openconnector run`` in ``work``: its result (with ``cpu_s`` added) and peak memory."""
     m = measure([PY, "-m", "openconnector", "run", "people", "--json"], cwd=work)
     try:
         result = json.loads(m.stdout)
@@ -174,6 +175,7 @@ def run(work: Path) -> tuple[dict[str, object], float]:
         raise SystemExit(f"run failed (exit {m.returncode}): {m.stdout[-2000:]}") from None
     assert result["status"] == "ok", result
     assert result["counts"]["quarantined"] == 0, result["counts"]
+    result["cpu_s"] = m.cpu_s
     return result, m.peak_mb
 
 
@@ -214,7 +216,8 @@ def main() -> None:
                             "seconds": result["duration_s"],
                             "records_per_s": c["read"] / result["duration_s"],
                             "peak_mb": peak,
-                            "note": f"created {c['created']}" + ("" if "a" in args.scenarios else " (setup)"),
+                            "note": f"created {c['created']}, cpu {result['cpu_s']:.1f} s"
+                            + ("" if "a" in args.scenarios else " (setup)"),
                         }
                     )
                 if "b" in args.scenarios:

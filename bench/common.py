@@ -23,6 +23,9 @@ class Measured:
     peak_mb: float
     stdout: str
     returncode: int
+    #: CPU seconds (user + system) of the process and of the children it waited for (a reader or
+    #: writer process): beside ``seconds``, how much of the two cores a run kept busy
+    cpu_s: float = 0.0
 
 
 def measure(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> Measured:
@@ -40,7 +43,8 @@ def measure(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> 
         stdout, stderr = out.read(), err.read()
     if proc.returncode not in (0, 1):
         sys.stderr.write(stderr[-4000:])
-    return Measured(seconds, usage.ru_maxrss / 1024, stdout, proc.returncode)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measured(seconds, usage.ru_maxrss / 1024, stdout, proc.returncode, cpu)
 
 
 def free_port() -> int:
