@@ -173,6 +173,24 @@ def test_small_runs_and_dry_runs_start_no_writer_process(
     assert r.counts["created"] == 12 and not any(seen)
 
 
+def test_auto_takes_a_writer_process_for_loads_not_for_reruns_that_change_little(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("openconnector.pipelines.engine.AUTO_ROWS", 6)
+    project = make_project(tmp_path)
+    prepare(store, project)
+    MemoryConnector.DATA["people"] = people(30)
+    r1, seen = run_watched(project, store)
+    assert r1.counts["created"] == 30 and any(seen)
+    assert not any(seen[:2])  # not before the run has written AUTO_ROWS objects
+    data = people(30)
+    for i in range(0, 30, 3):  # one record in every batch of three
+        data[i]["age"] = "80"
+    MemoryConnector.DATA["people"] = data
+    r2, seen = run_watched(project, store)
+    assert r2.counts["updated"] == 10 and not any(seen)
+
+
 def test_an_unknown_writer_mode_fails_the_run_and_says_which_values_exist(
     tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:

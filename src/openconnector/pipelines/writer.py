@@ -161,6 +161,7 @@ def _reply(out: IO[bytes], message: tuple[Any, ...]) -> None:
 
 def serve(inp: IO[bytes], out: IO[bytes]) -> None:
     """The child's side: commit each batch the engine sends, in order, and say how it went."""
+    from openconnector.gctuning import tune_for_throughput
     from openconnector.registers.checkpoint import stop_checkpointer
     from openconnector.registers.db import make_engine
 
@@ -170,6 +171,7 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
     _, url, pipeline, run_id, key, anchor, audit_enabled = opened
     engine = make_engine(url)
     writer = BatchWriter(engine, pipeline, run_id)
+    tune_for_throughput()  # ~10,000 objects unpickled a batch: few young collections, no full walks
     trail = _trail(engine, key, anchor, audit_enabled)
     try:
         while (message := read_message(inp)) is not None:
