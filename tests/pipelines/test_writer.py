@@ -173,9 +173,10 @@ def test_small_runs_and_dry_runs_start_no_writer_process(
     assert r.counts["created"] == 12 and not any(seen)
 
 
-def test_auto_takes_a_writer_process_for_loads_not_for_reruns_that_change_little(
-    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+def test_auto_takes_a_writer_process_once_a_run_has_written_auto_rows_objects(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Updates too: what they replace is then read, and their audit entries built, in the child."""
     monkeypatch.setattr("openconnector.pipelines.engine.AUTO_ROWS", 6)
     project = make_project(tmp_path)
     prepare(store, project)
@@ -188,7 +189,16 @@ def test_auto_takes_a_writer_process_for_loads_not_for_reruns_that_change_little
         data[i]["age"] = "80"
     MemoryConnector.DATA["people"] = data
     r2, seen = run_watched(project, store)
-    assert r2.counts["updated"] == 10 and not any(seen)
+    assert r2.counts["updated"] == 10 and r2.counts["unchanged"] == 20
+    assert not any(seen[:6]) and any(seen[6:])
+    assert "writer process did not commit" not in caplog.text
+    trail = AuditTrail.for_engine(store.engine)
+    assert trail.verify().ok
+    last = store.list_objects("crm", "person", limit=100).results
+    doc = next(d for d in last if d["name"] == "F27 L27")  # updated by the writer process
+    [entry, *_] = trail.history(None, doc["@self"]["id"])
+    assert entry["action"] == "update" and entry["version_before"] == 1
+    assert entry["changes"] == [{"path": "$.age", "old": 47, "new": 80}]
 
 
 def test_an_unknown_writer_mode_fails_the_run_and_says_which_values_exist(

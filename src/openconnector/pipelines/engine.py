@@ -47,6 +47,7 @@ from openconnector.pipelines.refused import (
 from openconnector.pipelines.writer import (
     AUTO_ROWS,
     AuditPayload,
+    AuditWork,
     WriterProcess,
     can_write_elsewhere,
     writer_mode,
@@ -487,12 +488,22 @@ class PipelineRun:
         outcome: BatchOutcome,
         origins: list[str],
     ) -> BatchOutcome:
-        """Hand a prepared batch to the writer process, once the batch before it is committed."""
-        audit = self._audit(plan, outcome) if outcome.audit and self.audit.enabled else None
+        """Hand a prepared batch to the writer process, once the batch before it is committed.
+
+        Its audit entries go prepared when it only creates (no lookup: prepared here, beside the
+        child's commit of the batch before); with updates, the writer process reads what they
+        replace and prepares them itself, taking that work off this process."""
+        audit: AuditWork | None = None
+        if outcome.audit and self.audit.enabled:
+            if all(item[1] == "create" for item in outcome.audit):
+                audit = ("prepared", *self._audit(plan, outcome))
+            else:
+                audit = ("changes", outcome.audit, self._audit_header(plan))
         self._settle(plan, writer, ctx)
         remote = self._remote
         if remote is None:  # it failed the batch before: this one is written here
-            self._commit(plan, writer, batch, ctx, outcome, MemoryChanges(), audit)
+            prepared = None if audit is None or audit[0] != "prepared" else (audit[1], audit[2])
+            self._commit(plan, writer, batch, ctx, outcome, MemoryChanges(), prepared)
             return outcome
         remote.send(writer.log_seq, outcome.write, audit)
         self._inflight = _InFlight(batch, outcome, set(origins))
@@ -522,17 +533,13 @@ class PipelineRun:
             self._isolate(plan, writer, flight.batch, ctx, refusal.error)
 
     def _start_writer(self, written: BatchWrite) -> None:
-        """``auto``: once the run has written :data:`AUTO_ROWS` objects and writes one for at least
-        every other record it reads. A re-run that changes few records spends its time on lookups
-        and comparisons in this process; a writer process then only added its pipes (10% changed:
-        -10% in the core benchmark)."""
+        """``auto``: once the run has written :data:`AUTO_ROWS` objects (a run that writes fewer is
+        over before the child's start pays for itself)."""
         if self._remote_off or self._remote is not None:
             return
         objects = len(written.object_inserts) + len(written.object_updates)
         self._rows_written += objects
-        if not objects:
-            return
-        if not self._remote_auto or (self._rows_written >= AUTO_ROWS and objects * 2 >= len(written.log)):
+        if objects and (not self._remote_auto or self._rows_written >= AUTO_ROWS):
             try:
                 self._remote = WriterProcess(self.store.engine, self.pipeline, self.result.id, self.audit)
             except OSError as exc:  # no process to be had (limits): the run writes here, as before
@@ -652,18 +659,20 @@ class PipelineRun:
 
     def _audit(self, plan: RunPlan, outcome: BatchOutcome) -> AuditPayload:
         """Audit entries for the batch's changes, to append inside the batch's transaction."""
-        return batch_entries(
-            self.store.engine,
-            outcome.audit,
-            register=plan.register,
-            schema=plan.schema_name,
-            actor=plan.actor,
-            run_id=plan.run_id,
-            pipeline=plan.pipeline,
-            source=self.project.pipelines[self.pipeline].source,
-            mapping=plan.mapping_name,
-            mapping_version=plan.mapping_version,
-        )
+        return batch_entries(self.store.engine, outcome.audit, **self._audit_header(plan))
+
+    def _audit_header(self, plan: RunPlan) -> dict[str, Any]:
+        """What every audit entry of this run's batches shares (:func:`batch_entries`' keywords)."""
+        return {
+            "register": plan.register,
+            "schema": plan.schema_name,
+            "actor": plan.actor,
+            "run_id": plan.run_id,
+            "pipeline": plan.pipeline,
+            "source": self.project.pipelines[self.pipeline].source,
+            "mapping": plan.mapping_name,
+            "mapping_version": plan.mapping_version,
+        }
 
     def _account(self, outcome: BatchOutcome) -> None:
         r = self.result

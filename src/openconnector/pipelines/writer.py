@@ -17,18 +17,19 @@ remember connector state) are written by the engine itself, after the batch in f
 Starting the child costs about a quarter of a second (a fresh interpreter importing the store),
 spent on the other core; ``OPENCONNECTOR_WRITER=auto`` (the default) starts it once a run has
 written :data:`AUTO_ROWS` objects, ``process`` at the first batch with something to write,
-``thread`` never.
+``thread`` never. For a batch with updates the child also reads what they replace and builds their
+audit entries (a first load's creates need no lookup: the engine prepares those).
 
 The wire (our own pipes, :func:`~openconnector.connectors.child.pack`-ed): the engine sends
-``("open", url, pipeline, run_id, key, anchor, audit_enabled)`` and then
-``("write", log_seq, BatchWrite, (audit header key, entries) | None)`` per batch; the child answers
+``("open", url, pipeline, run_id, key, anchor, audit_enabled)`` — the store's URL with its password
+and the audit key go over the pipe, never on a command line — and then
+``("write", log_seq, BatchWrite, AuditWork | None)`` per batch; the child answers
 each write with ``("ok", log_seq)`` or ``("failed", message)``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import os
 import signal
@@ -36,12 +37,14 @@ import subprocess
 import sys
 import tempfile
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, Literal, cast
 
 from sqlalchemy import Engine
 
 from openconnector.audit import AuditTrail
+from openconnector.audit.changes import Item, batch_entries
 from openconnector.audit.entries import Prepared
 from openconnector.audit.keys import SigningKey
 from openconnector.connectors.child import last_words, pack, read_message
@@ -57,7 +60,14 @@ AUTO_ROWS = 2000
 #: the largest pipe asked for: a 1,000-record batch of the core benchmark pickles to ~0.5 MiB
 PIPE_BYTES = 4 * 1024 * 1024
 
+#: a batch's audit entries, ready for :meth:`AuditTrail.append_prepared`: (header key, entries)
 AuditPayload = tuple[tuple[Any, ...], list[Prepared]]
+#: what the writer process appends to the chain for a batch: entries the engine prepared, or the
+#: batch's changes (:data:`openconnector.audit.changes.Item`) and their header, to prepare there
+AuditWork = (
+    tuple[Literal["prepared"], tuple[Any, ...], list[Prepared]]
+    | tuple[Literal["changes"], Sequence[Item], dict[str, Any]]
+)
 
 
 def writer_mode() -> WriterMode:
@@ -107,7 +117,7 @@ class WriterProcess:
             return False
         return True
 
-    def send(self, log_seq: int, write: BatchWrite, audit: AuditPayload | None) -> None:
+    def send(self, log_seq: int, write: BatchWrite, audit: AuditWork | None) -> None:
         """Hand over one batch's write (without hooks: they do not cross processes)."""
         assert not write.extra, "hooks cannot be sent to the writer process"
         self._post(("write", log_seq, write, audit))
@@ -147,10 +157,12 @@ def _widen(pipe: IO[bytes]) -> None:
     64 KiB at a time, each refill waited for the interpreter lock, held meanwhile by the thread
     fetching the next page — 10 ms a batch."""
     try:
+        import fcntl
+
         with open("/proc/sys/fs/pipe-max-size") as f:
             size = min(int(f.read()), PIPE_BYTES)
         fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, size)
-    except (OSError, ValueError, AttributeError):  # not Linux, or a lower bound: the default pipe works
+    except (ImportError, OSError, ValueError, AttributeError):  # not Linux, or a lower bound: it works
         pass
 
 
@@ -177,7 +189,11 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
         while (message := read_message(inp)) is not None:
             _, writer.log_seq, write, audit = message
             if audit is not None:
-                hook = functools.partial(trail.append_prepared, header_key=audit[0], entries=audit[1])
+                if audit[0] == "prepared":
+                    header_key, entries = audit[1], audit[2]
+                else:  # read what the updates replace (committed: every batch before is) and diff
+                    header_key, entries = batch_entries(engine, audit[1], **audit[2])
+                hook = functools.partial(trail.append_prepared, header_key=header_key, entries=entries)
                 write.extra.append(hook)
             try:
                 writer.commit(write)
