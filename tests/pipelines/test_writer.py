@@ -20,23 +20,31 @@ from tests.pipelines.test_engine import balanced, make_project, people, prepare,
 WRITER = "openconnector.pipelines.writer"
 
 
-def run_watched(project, store: Store, **kw):  # type: ignore[no-untyped-def]
-    """:func:`run`, noting after each batch which writer processes the engine has."""
+def run_hooked(project, store: Store, hook, **kw):  # type: ignore[no-untyped-def]
+    """:func:`run`, with ``hook(batch, outcome)`` called after each batch is prepared."""
     from openconnector.pipelines.engine import PipelineRun
 
-    seen: list[list[int]] = []
     original = PipelineRun.__init__
 
     def init(self, *a, **k):  # type: ignore[no-untyped-def]
         original(self, *a, **k)
-        self.on_batch.append(lambda batch, outcome: seen.append(children(os.getpid(), WRITER)))
+        self.on_batch.append(hook)
 
     PipelineRun.__init__ = init  # type: ignore[method-assign]
     try:
-        result = run(project, store, **kw)
+        return run(project, store, **kw)
     finally:
         PipelineRun.__init__ = original  # type: ignore[method-assign]
-    return result, seen
+
+
+def run_watched(project, store: Store, **kw):  # type: ignore[no-untyped-def]
+    """:func:`run`, noting after each batch which writer processes the engine has."""
+    seen: list[list[int]] = []
+
+    def note(batch, outcome) -> None:  # type: ignore[no-untyped-def]
+        seen.append(children(os.getpid(), WRITER))
+
+    return run_hooked(project, store, note, **kw), seen
 
 
 @pytest.fixture
@@ -104,10 +112,7 @@ def test_when_the_writer_process_dies_the_engine_writes_the_batch_itself(
     project = make_project(tmp_path)
     prepare(store, project)
     MemoryConnector.DATA["people"] = people(30)
-    from openconnector.pipelines.engine import PipelineRun
-
     killed: list[int] = []
-    original = PipelineRun.__init__
 
     def kill_the_writer(batch, outcome) -> None:  # type: ignore[no-untyped-def]
         if not killed:
@@ -115,15 +120,7 @@ def test_when_the_writer_process_dies_the_engine_writes_the_batch_itself(
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
 
-    def init(self, *a, **k):  # type: ignore[no-untyped-def]
-        original(self, *a, **k)
-        self.on_batch.append(kill_the_writer)
-
-    PipelineRun.__init__ = init  # type: ignore[method-assign]
-    try:
-        r = run(project, store)
-    finally:
-        PipelineRun.__init__ = original  # type: ignore[method-assign]
+    r = run_hooked(project, store, kill_the_writer)
     assert killed, "the writer process never started"
     assert "the writer process did not commit a batch (the writer process ended" in caplog.text
     assert r.status == "ok" and r.counts["read"] == 30 and balanced(r.counts), r.errors
