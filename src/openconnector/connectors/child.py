@@ -35,8 +35,7 @@ from collections.abc import AsyncGenerator
 from typing import IO, Any
 
 from openconnector.connectors.base import Batch, ConnectorError, ReadBase, ReadContext, SourceBase
-
-_HEADER = 8  # bytes of the big-endian length before each pickle
+from openconnector.wire import last_words, pack, read_message
 
 
 class ChildRead:
@@ -123,43 +122,6 @@ class ChildRead:
         self._proc.wait()
         self._out.close()  # waits for a receive() in another thread, which the kill ended
         self._stderr.close()
-
-
-def last_words(stderr: IO[bytes]) -> str:
-    """``": <the last line a dead child wrote to stderr>"``, or nothing: for the error that says it died."""
-    stderr.seek(0)
-    lines = stderr.read().decode("utf-8", "replace").strip().splitlines()
-    return f": {lines[-1]}" if lines else ""
-
-
-def pack(message: tuple[Any, ...]) -> bytes:
-    """One message on the wire: its pickle, after the pickle's length (shared with the RabbitMQ
-    relay, :mod:`openconnector.connectors.rabbitmq.relay`)."""
-    body = pickle.dumps(message, 5)
-    return len(body).to_bytes(_HEADER, "big") + body
-
-
-def read_message(stream: IO[bytes]) -> tuple[Any, ...] | None:
-    """The next :func:`pack`-ed message from a blocking stream; ``None`` at its end (the other
-    side has gone, perhaps halfway through a message)."""
-    header = stream.read(_HEADER)
-    if len(header) == _HEADER:
-        size = int.from_bytes(header, "big")
-        body = stream.read(size)
-        if len(body) == size:
-            message: tuple[Any, ...] = pickle.loads(body)
-            return message
-    return None
-
-
-async def unpack(stream: asyncio.StreamReader) -> tuple[Any, ...] | None:
-    """The next message from an asyncio stream; ``None`` at its end (the other side has gone)."""
-    try:
-        header = await stream.readexactly(_HEADER)
-        message: tuple[Any, ...] = pickle.loads(await stream.readexactly(int.from_bytes(header, "big")))
-    except asyncio.IncompleteReadError:
-        return None
-    return message
 
 
 def _send(out: IO[bytes], message: tuple[Any, ...]) -> None:

@@ -20,7 +20,7 @@ written :data:`AUTO_ROWS` objects, ``process`` at the first batch with something
 ``thread`` never. For a batch with updates the child also reads what they replace and builds their
 audit entries (a first load's creates need no lookup: the engine prepares those).
 
-The wire (our own pipes, :func:`~openconnector.connectors.child.pack`-ed): the engine sends
+The wire (our own pipes, :func:`~openconnector.wire.pack`-ed): the engine sends
 ``("open", url, pipeline, run_id, key, anchor, audit_enabled)`` — the store's URL with its password
 and the audit key go over the pipe, never on a command line — and then
 ``("write", log_seq, BatchWrite, AuditWork | None)`` per batch; the child answers
@@ -47,8 +47,8 @@ from openconnector.audit import AuditTrail
 from openconnector.audit.changes import Item, batch_entries
 from openconnector.audit.entries import Prepared
 from openconnector.audit.keys import SigningKey
-from openconnector.connectors.child import last_words, pack, read_message
 from openconnector.registers.batch import BatchWrite, BatchWriter
+from openconnector.wire import last_words, pack, read_message
 
 WRITER_ENV = "OPENCONNECTOR_WRITER"
 WriterMode = Literal["auto", "thread", "process"]

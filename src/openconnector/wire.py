@@ -1,0 +1,50 @@
+"""The wire between a run and its helper processes (a reader, the RabbitMQ relay, the writer):
+length-prefixed pickles over the pipes of our own children, nothing else on them.
+
+Its own module, importing nothing of the project, so a child that only needs the wire does not
+pay for the connectors' models (pydantic) at start-up: memory is counted per run, children included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+from typing import IO, Any
+
+_HEADER = 8  # bytes of the big-endian length before each pickle
+
+
+def last_words(stderr: IO[bytes]) -> str:
+    """``": <the last line a dead child wrote to stderr>"``, or nothing: for the error that says it died."""
+    stderr.seek(0)
+    lines = stderr.read().decode("utf-8", "replace").strip().splitlines()
+    return f": {lines[-1]}" if lines else ""
+
+
+def pack(message: tuple[Any, ...]) -> bytes:
+    """One message on the wire: its pickle, after the pickle's length."""
+    body = pickle.dumps(message, 5)
+    return len(body).to_bytes(_HEADER, "big") + body
+
+
+def read_message(stream: IO[bytes]) -> tuple[Any, ...] | None:
+    """The next :func:`pack`-ed message from a blocking stream; ``None`` at its end (the other
+    side has gone, perhaps halfway through a message)."""
+    header = stream.read(_HEADER)
+    if len(header) == _HEADER:
+        size = int.from_bytes(header, "big")
+        body = stream.read(size)
+        if len(body) == size:
+            message: tuple[Any, ...] = pickle.loads(body)
+            return message
+    return None
+
+
+async def unpack(stream: asyncio.StreamReader) -> tuple[Any, ...] | None:
+    """The next message from an asyncio stream; ``None`` at its end (the other side has gone)."""
+    try:
+        header = await stream.readexactly(_HEADER)
+        message: tuple[Any, ...] = pickle.loads(await stream.readexactly(int.from_bytes(header, "big")))
+    except asyncio.IncompleteReadError:
+        return None
+    return message
