@@ -119,7 +119,7 @@ def main() -> None:
                     "records_per_s": c["read"] / run["duration_s"],
                     "peak_mb": m.peak_mb,
                     "note": f"created {c['created']} updated {c['updated']} unchanged {c['unchanged']}, "
-                    f"cpu {m.cpu_s:.1f} s",
+                    f"cpu {m.cpu_s:.1f} s, with children {m.tree_mb:.0f} MB",
                 }
             )
         if args.dlt_python:

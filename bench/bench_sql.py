@@ -176,6 +176,7 @@ def run(work: Path) -> tuple[dict[str, object], float]:
     assert result["status"] == "ok", result
     assert result["counts"]["quarantined"] == 0, result["counts"]
     result["cpu_s"] = m.cpu_s
+    result["tree_mb"] = m.tree_mb
     return result, m.peak_mb
 
 
@@ -216,7 +217,8 @@ def main() -> None:
                             "seconds": result["duration_s"],
                             "records_per_s": c["read"] / result["duration_s"],
                             "peak_mb": peak,
-                            "note": f"created {c['created']}, cpu {result['cpu_s']:.1f} s"
+                            "note": f"created {c['created']}, cpu {result['cpu_s']:.1f} s, "
+                            f"with children {result['tree_mb']:.0f} MB"
                             + ("" if "a" in args.scenarios else " (setup)"),
                         }
                     )

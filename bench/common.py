@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,9 @@ class Measured:
     #: CPU seconds (user + system) of the process and of the children it waited for (a reader or
     #: writer process): beside ``seconds``, how much of the two cores a run kept busy
     cpu_s: float = 0.0
+    #: the largest resident memory of the process and its children together (a reader or writer
+    #: process), sampled every 0.2 s: ``peak_mb`` is only the larger of the two
+    tree_mb: float = 0.0
 
 
 def measure(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> Measured:
@@ -35,8 +39,12 @@ def measure(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> 
         proc = subprocess.Popen(
             cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdout=out, stderr=err, text=True
         )
+        tree = _TreeSampler(proc.pid)
+        tree.start()
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
+        tree.stop.set()
+        tree.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
@@ -44,7 +52,37 @@ def measure(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> 
     if proc.returncode not in (0, 1):
         sys.stderr.write(stderr[-4000:])
     cpu = usage.ru_utime + usage.ru_stime
-    return Measured(seconds, usage.ru_maxrss / 1024, stdout, proc.returncode, cpu)
+    return Measured(seconds, usage.ru_maxrss / 1024, stdout, proc.returncode, cpu, tree.peak_mb)
+
+
+class _TreeSampler(threading.Thread):
+    """The summed resident memory of a process and its descendants, at its largest."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak_mb = 0.0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        page = os.sysconf("SC_PAGE_SIZE")
+        while not self.stop.wait(0.2):
+            parents: dict[int, int] = {}
+            rss: dict[int, int] = {}
+            for entry in os.listdir("/proc"):
+                if entry.isdigit():
+                    try:
+                        with open(f"/proc/{entry}/stat") as f:
+                            fields = f.read().rsplit(") ", 1)[1].split()
+                    except (OSError, IndexError):
+                        continue
+                    parents[int(entry)], rss[int(entry)] = int(fields[1]), int(fields[21])
+            tree, grew = {self.pid}, True
+            while grew:
+                found = {pid for pid, ppid in parents.items() if ppid in tree} - tree
+                grew = bool(found)
+                tree |= found
+            self.peak_mb = max(self.peak_mb, sum(rss.get(p, 0) for p in tree) * page / 2**20)
 
 
 def free_port() -> int:
