@@ -3,7 +3,8 @@
 Honest accounting (``read = created + updated + unchanged + filtered + quarantined + failed``),
 no deletes after an incomplete read, one transaction per batch, and the cursor advanced only after
 a complete read. Processing and store writes run in a worker thread so the connector keeps
-fetching the next page meanwhile.
+fetching the next page meanwhile; a run that writes much hands its commits to a writer process
+(:mod:`openconnector.pipelines.writer`) and maps the next batch while one is committed.
 """
 
 from __future__ import annotations

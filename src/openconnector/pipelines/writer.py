@@ -192,14 +192,14 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
     try:
         while (message := read_message(inp)) is not None:
             _, writer.log_seq, write, audit = message
-            if audit is not None:
-                if audit[0] == "prepared":
-                    header_key, entries = audit[1], audit[2]
-                else:  # read what the updates replace (committed: every batch before is) and diff
-                    header_key, entries = batch_entries(engine, audit[1], **audit[2])
-                hook = functools.partial(trail.append_prepared, header_key=header_key, entries=entries)
-                write.extra.append(hook)
             try:
+                if audit is not None:
+                    if audit[0] == "prepared":
+                        header_key, entries = audit[1], audit[2]
+                    else:  # read what the updates replace (committed: every batch before is) and diff
+                        header_key, entries = batch_entries(engine, audit[1], **audit[2])
+                    hook = functools.partial(trail.append_prepared, header_key=header_key, entries=entries)
+                    write.extra.append(hook)
                 writer.commit(write)
             except Exception as exc:
                 trail.discard()
