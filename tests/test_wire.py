@@ -1,0 +1,45 @@
+"""The helper processes' wire: length-prefixed pickles, and what a reader sees when the other side
+goes away halfway."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import tempfile
+
+from openconnector.wire import last_words, pack, read_message, unpack
+
+
+def test_messages_come_back_in_order_and_the_end_is_none() -> None:
+    stream = io.BytesIO(pack(("write", 3, {"a": [1, 2]})) + pack(("ok", 4)))
+    assert read_message(stream) == ("write", 3, {"a": [1, 2]})
+    assert read_message(stream) == ("ok", 4)
+    assert read_message(stream) is None
+
+
+def test_a_message_cut_short_is_the_end_not_an_error() -> None:
+    whole = pack(("ok", 1))
+    for cut in (3, 8, len(whole) - 1):  # inside the length, right after it, inside the pickle
+        assert read_message(io.BytesIO(whole[:cut])) is None
+
+
+def test_the_asyncio_side_reads_the_same_wire() -> None:
+    async def read_all(data: bytes) -> list[object]:
+        reader = asyncio.StreamReader()
+        reader.feed_data(data)
+        reader.feed_eof()
+        out = []
+        while (message := await unpack(reader)) is not None:
+            out.append(message)
+        return out
+
+    whole = pack(("a",)) + pack(("b", 2))
+    assert asyncio.run(read_all(whole)) == [("a",), ("b", 2)]
+    assert asyncio.run(read_all(whole[:-2])) == [("a",)]
+
+
+def test_last_words_are_the_last_line_a_child_wrote() -> None:
+    with tempfile.TemporaryFile() as stderr:
+        assert last_words(stderr) == ""
+        stderr.write(b"Traceback (most recent call last):\n  ...\nOSError: disk full\n")
+        assert last_words(stderr) == ": OSError: disk full"
