@@ -78,6 +78,10 @@ def test_a_first_load_and_a_changed_rerun_through_the_writer_process(
     assert changed["age"] == 70 and changed["@self"]["version"] == 2
     history = store.object_history(changed["@self"]["id"])
     assert [h["version"] for h in history] == [2, 1] and history[1]["data"]["age"] == 49
+    # its audit entry was built in the writer process, which read what the update replaced
+    [entry, *_] = AuditTrail.for_engine(store.engine).history(None, changed["@self"]["id"])
+    assert entry["action"] == "update" and entry["version_before"] == 1
+    assert entry["changes"] == [{"path": "$.age", "old": 49, "new": 70}]
     result = AuditTrail.for_engine(store.engine).verify()
     assert result.ok and result.checked == 34, result.problems
     assert "writer process did not commit" not in caplog.text  # every batch committed there
@@ -113,9 +117,13 @@ def test_when_the_writer_process_dies_the_engine_writes_the_batch_itself(
     prepare(store, project)
     MemoryConnector.DATA["people"] = people(30)
     killed: list[int] = []
+    sightings: list[int] = []
 
     def kill_the_writer(batch, outcome) -> None:  # type: ignore[no-untyped-def]
-        if not killed:
+        # the second batch that finds the writer process: the one before is in its hands
+        if children(os.getpid(), WRITER):
+            sightings.append(1)
+        if len(sightings) == 2 and not killed:
             for pid in children(os.getpid(), WRITER):
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
@@ -173,7 +181,6 @@ def test_small_runs_and_dry_runs_start_no_writer_process(
 def test_auto_takes_a_writer_process_once_a_run_has_written_auto_rows_objects(
     tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Updates too: what they replace is then read, and their audit entries built, in the child."""
     monkeypatch.setattr("openconnector.pipelines.engine.AUTO_ROWS", 6)
     project = make_project(tmp_path)
     prepare(store, project)
@@ -189,13 +196,7 @@ def test_auto_takes_a_writer_process_once_a_run_has_written_auto_rows_objects(
     assert r2.counts["updated"] == 10 and r2.counts["unchanged"] == 20
     assert not any(seen[:6]) and any(seen[6:])
     assert "writer process did not commit" not in caplog.text
-    trail = AuditTrail.for_engine(store.engine)
-    assert trail.verify().ok
-    last = store.list_objects("crm", "person", limit=100).results
-    doc = next(d for d in last if d["name"] == "F27 L27")  # updated by the writer process
-    [entry, *_] = trail.history(None, doc["@self"]["id"])
-    assert entry["action"] == "update" and entry["version_before"] == 1
-    assert entry["changes"] == [{"path": "$.age", "old": 47, "new": 80}]
+    assert AuditTrail.for_engine(store.engine).verify().ok
 
 
 def test_an_unknown_writer_mode_fails_the_run_and_says_which_values_exist(
@@ -239,3 +240,26 @@ def test_an_interrupted_run_counts_the_batch_the_writer_process_had_in_hand(
     assert stored["status"] == "partial" and stored["counts"]["created"] == 12
     assert store.count_objects("crm", "person") == 12
     assert children(os.getpid(), WRITER) == []
+
+
+def test_ready_never_waits_unless_asked_and_says_when_the_child_is_gone(store: Store) -> None:
+    import time
+
+    from openconnector.pipelines.writer import WriterProcess
+
+    trail = AuditTrail.for_engine(store.engine)
+    child = WriterProcess(store.engine, "people", "run-1", trail)
+    try:
+        started = time.perf_counter()
+        child.ready()  # the child is still importing: the engine writes meanwhile
+        assert time.perf_counter() - started < 0.05
+        assert child.ready(wait=True) is True and child.ready() is True
+    finally:
+        child.close()
+    dead = WriterProcess(store.engine, "people", "run-2", trail)
+    try:
+        os.kill(dead.pid, signal.SIGKILL)
+        assert dead.ready(wait=True) is None
+        assert dead.why_gone().startswith("the writer process ended (exit code -9)")
+    finally:
+        dead.close()

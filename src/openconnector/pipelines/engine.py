@@ -395,7 +395,7 @@ class PipelineRun:
     ) -> BatchOutcome:
         try:
             outcome, memory, origins = self._prepare(plan, writer, batch, ctx)
-            if self._remote is not None and self._sendable(batch, outcome, memory):
+            if self._remote is not None and self._sendable(batch, outcome, memory) and self._remote_ready():
                 return self._send(plan, writer, batch, ctx, outcome, origins)
             self._settle(plan, writer, ctx)
             self._commit(plan, writer, batch, ctx, outcome, memory)
@@ -480,6 +480,15 @@ class PipelineRun:
             and not w.extra
         )
 
+    def _remote_ready(self) -> bool:
+        assert self._remote is not None
+        ready = self._remote.ready(wait=not self._remote_auto)
+        if ready is None:
+            log.warning("%s: %s; writing in this process", self.pipeline, self._remote.why_gone())
+            self._close_writer()
+            return False
+        return ready
+
     def _send(
         self,
         plan: RunPlan,
@@ -535,7 +544,7 @@ class PipelineRun:
 
     def _start_writer(self, written: BatchWrite) -> None:
         """``auto``: once the run has written :data:`AUTO_ROWS` objects (a run that writes fewer is
-        over before the child's start pays for itself)."""
+        over before the child's start pays for itself); ``process``: at the first batch that writes."""
         if self._remote_off or self._remote is not None:
             return
         objects = len(written.object_inserts) + len(written.object_updates)
