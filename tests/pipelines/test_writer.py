@@ -181,6 +181,7 @@ def test_small_runs_and_dry_runs_start_no_writer_process(
 def test_auto_takes_a_writer_process_once_a_run_has_written_auto_rows_objects(
     tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    monkeypatch.setenv(WRITER_ENV, "auto")
     monkeypatch.setattr("openconnector.pipelines.engine.AUTO_ROWS", 6)
     project = make_project(tmp_path)
     prepare(store, project)
