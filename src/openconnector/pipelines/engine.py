@@ -441,14 +441,11 @@ class PipelineRun:
         ctx: ReadContext,
         outcome: BatchOutcome,
         memory: MemoryChanges,
-        audit: AuditPayload | None = None,
     ) -> None:
         """Write a prepared batch here, in one transaction, and count it."""
         if not self.dry_run:
-            if audit is None and outcome.audit and self.audit.enabled:
-                audit = self._audit(plan, outcome)
-            if audit is not None:
-                trail, (header, entries) = self.audit, audit
+            if outcome.audit and self.audit.enabled:
+                trail, (header, entries) = self.audit, self._audit(plan, outcome)
                 outcome.write.extra.append(lambda conn: trail.append_prepared(conn, header, entries))
             try:
                 writer.commit(outcome.write)
@@ -511,9 +508,8 @@ class PipelineRun:
                 audit = ("changes", outcome.audit, self._audit_header(plan))
         self._settle(plan, writer, ctx)
         remote = self._remote
-        if remote is None:  # it failed the batch before: this one is written here
-            prepared = None if audit is None or audit[0] != "prepared" else (audit[1], audit[2])
-            self._commit(plan, writer, batch, ctx, outcome, MemoryChanges(), prepared)
+        if remote is None:  # it failed the batch before: this one is written here (audit built again)
+            self._commit(plan, writer, batch, ctx, outcome, MemoryChanges())
             return outcome
         remote.send(writer.log_seq, outcome.write, audit)
         self._inflight = _InFlight(batch, outcome, set(origins))

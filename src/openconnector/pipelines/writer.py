@@ -51,6 +51,7 @@ from openconnector.audit.changes import Item, batch_entries
 from openconnector.audit.entries import Prepared
 from openconnector.audit.keys import SigningKey
 from openconnector.registers.batch import BatchWrite, BatchWriter
+from openconnector.registers.checkpoint import database_file
 from openconnector.wire import last_words, pack, read_message
 
 WRITER_ENV = "OPENCONNECTOR_WRITER"
@@ -86,10 +87,7 @@ def writer_mode() -> WriterMode:
 
 def can_write_elsewhere(engine: Engine) -> bool:
     """Whether another process can open ``engine``'s database: not an in-memory SQLite."""
-    if engine.dialect.name != "sqlite":
-        return True
-    database = engine.url.database or ""
-    return database not in ("", ":memory:") and not database.startswith("file:")
+    return engine.dialect.name != "sqlite" or database_file(engine) is not None
 
 
 class WriterProcess:
@@ -116,13 +114,12 @@ class WriterProcess:
     def pid(self) -> int:
         return self._proc.pid
 
-    def _post(self, message: tuple[Any, ...]) -> bool:
+    def _post(self, message: tuple[Any, ...]) -> None:
         try:
             self._in.write(pack(message))
             self._in.flush()
         except (BrokenPipeError, ValueError, OSError):  # gone: the answer that never comes says so
-            return False
-        return True
+            pass
 
     def ready(self, wait: bool = False) -> bool | None:
         """Whether the child has started and can take a batch; ``None`` if it ended before it was

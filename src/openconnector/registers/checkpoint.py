@@ -91,7 +91,7 @@ _checkpointers: weakref.WeakValueDictionary[Path, Checkpointer] = weakref.WeakVa
 _registry_lock = threading.Lock()
 
 
-def _database_file(engine: Engine) -> Path | None:
+def database_file(engine: Engine) -> Path | None:
     database = engine.url.database
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         return None
@@ -101,7 +101,7 @@ def _database_file(engine: Engine) -> Path | None:
 def checkpointer_for(engine: Engine) -> Checkpointer | None:
     """The checkpointer of ``engine``'s database: one per file and process, ``None`` unless the
     engine is on an SQLite file."""
-    path = _database_file(engine)
+    path = database_file(engine)
     if path is None:
         return None
     with _registry_lock:
@@ -112,7 +112,7 @@ def checkpointer_for(engine: Engine) -> Checkpointer | None:
 
 
 def stop_checkpointer(engine: Engine) -> None:
-    path = _database_file(engine)
+    path = database_file(engine)
     with _registry_lock:
         found = _checkpointers.get(path) if path is not None else None
     if found is not None:
