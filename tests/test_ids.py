@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import time
 import uuid
+from decimal import Decimal
 
-from openconnector.ids import uuid7
+import pytest
+
+from openconnector.ids import IdResolver, source_hash, source_hashes, uuid7
 
 
 def test_layout_is_rfc_9562_version_7_with_the_current_time() -> None:
@@ -20,3 +23,46 @@ def test_ids_are_unique_and_sort_in_creation_order() -> None:
     assert len(set(ids)) == len(ids)
     assert ids == sorted(ids)
     assert all(len(i) == 36 and i.count("-") == 4 for i in ids[:100])
+
+
+RECORDS: list[object] = [
+    {"id": 7, "name": "a"},
+    {"id": "x-1", "b": {"z": 1, "a": [1, 2]}},
+    {"id": ""},  # an empty id is no id
+    {"name": "no id"},
+    {"id": True},  # not an int: JSON's spelling
+    {"id": 1.5},
+    {"id": None},
+    {"id": Decimal("12.50")},
+    "not an object",
+    [1, 2],
+]
+
+
+def test_origin_ids_of_a_batch_are_the_per_record_ids() -> None:
+    resolver = IdResolver("id")
+    assert resolver.all(RECORDS, None) == [
+        resolver(r, None) if isinstance(r, dict) else None for r in RECORDS
+    ]
+    assert resolver.all(RECORDS, None)[:8] == ["7", "x-1", None, None, "true", "1.5", None, "12.50"]
+
+
+@pytest.mark.parametrize("spec", ["b.z", ["id", "name"], "_meta.key"])
+def test_origin_ids_of_a_batch_other_paths_and_meta(spec: str | list[str]) -> None:
+    resolver = IdResolver(spec)
+    metas = [{"key": f"m{i}"} for i in range(len(RECORDS))]
+    for meta_list in (None, metas):
+        expected = [
+            resolver(r, meta_list[i] if meta_list else None) if isinstance(r, dict) else None
+            for i, r in enumerate(RECORDS)
+        ]
+        assert resolver.all(RECORDS, meta_list) == expected
+
+
+def test_source_hashes_of_a_batch_are_the_per_record_hashes() -> None:
+    metas = [None if i % 2 else {"line": i} for i in range(len(RECORDS))]
+    assert source_hashes(RECORDS, None) == [source_hash(r, None) for r in RECORDS]
+    assert source_hashes(RECORDS, metas) == [source_hash(r, m) for r, m in zip(RECORDS, metas, strict=True)]
+    # key order is not a change; a value is
+    assert source_hashes([{"a": 1, "b": 2}], None) == source_hashes([{"b": 2, "a": 1}], None)
+    assert source_hashes([{"a": 1}], None) != source_hashes([{"a": 2}], None)

@@ -15,7 +15,7 @@ from typing import Any
 
 from uuid_utils import uuid7 as _uuid7
 
-from openconnector.jsonutil import MISSING, content_hash, dumps_str, get_path, split_path
+from openconnector.jsonutil import MISSING, content_hash, content_hashes, dumps_str, get_path, split_path
 
 
 def uuid7() -> str:
@@ -54,10 +54,30 @@ class IdResolver:
 
     def all(self, records: Sequence[Any], metas: Sequence[Any] | None) -> list[str | None]:
         """Each record's origin id, in order (``None`` for a record that has none or is no object)."""
+        if metas is None and len(self._paths) == 1 and len(self._paths[0]) == 1:
+            return self._all_by_key(records, self._paths[0][0])
         return [
             self(rec, metas[i] if metas is not None else None) if isinstance(rec, dict) else None
             for i, rec in enumerate(records)
         ]
+
+    def _all_by_key(self, records: Sequence[Any], key: str) -> list[str | None]:
+        """:meth:`all` for the common case, one top-level key and no ``_meta``, inline: a third of
+        the time of a call per record (every record read has its id taken)."""
+        out: list[str | None] = []
+        append = out.append
+        for rec in records:
+            if type(rec) is dict:
+                v = rec.get(key, MISSING)
+                kind = type(v)
+                if kind is str:
+                    append(v or None)
+                    continue
+                if kind is int:
+                    append(str(v))
+                    continue
+            append(self(rec, None) if isinstance(rec, dict) else None)
+        return out
 
     @staticmethod
     def _text(v: Any) -> str | None:
@@ -70,3 +90,10 @@ def source_hash(record: Any, meta: Any) -> str:
     """What change detection compares: the canonical hash of the record as received, with its
     ``_meta`` when the source gives one."""
     return content_hash(record if meta is None else (record, meta))
+
+
+def source_hashes(records: Sequence[Any], metas: Sequence[Any] | None) -> list[str]:
+    """:func:`source_hash` of each record, in order."""
+    if metas is None:
+        return content_hashes(records)
+    return content_hashes(r if m is None else (r, m) for r, m in zip(records, metas, strict=True))

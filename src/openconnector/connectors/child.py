@@ -5,7 +5,7 @@ to JSON types) and the engine (mapping, validation, store writes) take turns on 
 lock, so a big read uses one core. A child process runs the connector's own :meth:`read`
 unchanged on the other core, computes each record's origin id and source hash there (the engine's
 own :class:`~openconnector.ids.IdResolver` and
-:func:`~openconnector.ids.source_hash`), and hands over finished batches as pickles, which
+:func:`~openconnector.ids.source_hashes`), and hands over finished batches as pickles, which
 cost the engine ~0.6 µs a record to load.
 
 Only for reads whose batches need nothing done after the commit (no ``ack``: not queues, not a
@@ -132,7 +132,7 @@ def _send(out: IO[bytes], message: tuple[Any, ...]) -> None:
 async def serve(arguments: bytes, out: IO[bytes]) -> None:
     """The child's side: run the read the parent asked for and send what it gives."""
     from openconnector.connectors import get_connector
-    from openconnector.ids import IdResolver, source_hash
+    from openconnector.ids import IdResolver, source_hashes
 
     type_, name, source, read, cursor, full, pipeline = pickle.loads(arguments)
     origin_of = IdResolver(read.id)
@@ -143,9 +143,7 @@ async def serve(arguments: bytes, out: IO[bytes]) -> None:
             async for batch in connector.read(read, ctx):
                 records, metas = batch.records, batch.meta
                 origins = origin_of.all(records, metas)
-                hashes = [
-                    source_hash(r, metas[i] if metas is not None else None) for i, r in enumerate(records)
-                ]
+                hashes = source_hashes(records, metas)
                 warnings, sent = ctx.warnings[sent:], len(ctx.warnings)
                 # in a thread: while the engine is slow to take it, the connector keeps fetching
                 message = ("batch", records, metas, batch.errors, batch.where, origins, hashes, warnings)

@@ -13,8 +13,7 @@ from typing import Any
 
 from openconnector import jsonutil
 from openconnector.connectors.base import Batch
-from openconnector.ids import IdResolver, uuid7
-from openconnector.ids import source_hash as record_hash
+from openconnector.ids import IdResolver, source_hashes, uuid7
 from openconnector.jsonutil import (
     MISSING,
     canonical,
@@ -156,6 +155,8 @@ def process_batch(
     log = w.log
     audit = out.audit
     metas, hashes = batch.meta, batch.hashes
+    if hashes is None:
+        hashes = source_hashes(batch.records, metas)
     schema_hash = plan.schema.hash
     mapping_version = plan.mapping_version
     schema_errors = plan.schema.errors
@@ -233,7 +234,7 @@ def process_batch(
             cursors.append(record.get(cursor_key))
         elif cursor_path is not None:
             cursors.append(get_path(record, cursor_path))
-        source_hash = hashes[i] if hashes is not None else record_hash(record, meta)
+        source_hash = hashes[i]
         contract = contracts.get(origin)
         if contract is None and origin in created:  # a duplicate of a record this batch creates
             contract = contracts[origin] = (
