@@ -178,24 +178,24 @@ def test_small_runs_and_dry_runs_start_no_writer_process(
     assert r.counts["created"] == 12 and not any(seen)
 
 
-def test_auto_takes_a_writer_process_once_a_run_has_written_auto_rows_objects(
+def test_auto_takes_a_writer_process_once_a_run_has_spent_auto_commit_s_committing(
     tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv(WRITER_ENV, "auto")
-    monkeypatch.setattr("openconnector.pipelines.engine.AUTO_ROWS", 6)
+    monkeypatch.setattr("openconnector.pipelines.engine.AUTO_COMMIT_S", 0.0)  # after one commit here
     project = make_project(tmp_path)
     prepare(store, project)
     MemoryConnector.DATA["people"] = people(30)
     r1, seen = run_watched(project, store)
     assert r1.counts["created"] == 30 and any(seen)
-    assert not any(seen[:2])  # not before the run has written AUTO_ROWS objects
+    assert not seen[0]  # the first batch is committed here: that is what starts the child
     data = people(30)
-    for i in range(0, 30, 3):  # one record in every batch of three
+    for i in range(3, 30, 3):  # one record in every batch of three but the first
         data[i]["age"] = "80"
     MemoryConnector.DATA["people"] = data
     r2, seen = run_watched(project, store)
-    assert r2.counts["updated"] == 10 and r2.counts["unchanged"] == 20
-    assert not any(seen[:6]) and any(seen[6:])
+    assert r2.counts["updated"] == 9 and r2.counts["unchanged"] == 21
+    assert not any(seen[:2]) and any(seen[2:])  # started after the first batch that writes objects
     assert "writer process did not commit" not in caplog.text
     assert AuditTrail.for_engine(store.engine).verify().ok
 

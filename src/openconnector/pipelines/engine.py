@@ -46,7 +46,7 @@ from openconnector.pipelines.refused import (
     without_nul,
 )
 from openconnector.pipelines.writer import (
-    AUTO_ROWS,
+    AUTO_COMMIT_S,
     AuditPayload,
     AuditWork,
     WriterProcess,
@@ -214,7 +214,7 @@ class PipelineRun:
         self._inflight: _InFlight | None = None
         self._remote_off = True  # no writer process for this run (decided in _run)
         self._remote_auto = True  # started by how much the run writes, not at once
-        self._rows_written = 0
+        self._commit_s = 0.0  # spent committing in this process (auto starts the writer by it)
         self._busy = False  # the worker thread is in a batch
 
     async def execute(self) -> RunResult:
@@ -444,6 +444,7 @@ class PipelineRun:
     ) -> None:
         """Write a prepared batch here, in one transaction, and count it."""
         if not self.dry_run:
+            started = time.perf_counter()  # with the audit entries: the writer process would build them
             if outcome.audit and self.audit.enabled:
                 trail, (header, entries) = self.audit, self._audit(plan, outcome)
                 outcome.write.extra.append(lambda conn: trail.append_prepared(conn, header, entries))
@@ -459,6 +460,7 @@ class PipelineRun:
                     f"to the store: {type(exc).__name__}: {exc}"
                 ) from exc
             self.audit.after_commit()
+            self._commit_s += time.perf_counter() - started
             if outcome.write.connector_state is not None:
                 self._state_saved = outcome.write.connector_state
         self._account(outcome)
@@ -539,13 +541,13 @@ class PipelineRun:
             self._isolate(plan, writer, flight.batch, ctx, refusal.error)
 
     def _start_writer(self, written: BatchWrite) -> None:
-        """``auto``: once the run has written :data:`AUTO_ROWS` objects (a run that writes fewer is
-        over before the child's start pays for itself); ``process``: at the first batch that writes."""
+        """``auto``: once the run has spent :data:`AUTO_COMMIT_S` committing here (a run that commits
+        for less is over before the child's start pays for itself); ``process``: at the first batch
+        that writes."""
         if self._remote_off or self._remote is not None:
             return
         objects = len(written.object_inserts) + len(written.object_updates)
-        self._rows_written += objects
-        if objects and (not self._remote_auto or self._rows_written >= AUTO_ROWS):
+        if objects and (not self._remote_auto or self._commit_s >= AUTO_COMMIT_S):
             try:
                 self._remote = WriterProcess(self.store.engine, self.pipeline, self.result.id, self.audit)
             except OSError as exc:  # no process to be had (limits): the run writes here, as before

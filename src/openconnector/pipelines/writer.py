@@ -16,7 +16,7 @@ remember connector state) are written by the engine itself, after the batch in f
 
 Starting the child costs about a quarter of a second (a fresh interpreter importing the store),
 spent on the other core; ``OPENCONNECTOR_WRITER=auto`` (the default) starts it once a run has
-written :data:`AUTO_ROWS` objects and sends it batches once it is ready (the engine writes itself
+spent :data:`AUTO_COMMIT_S` committing and sends it batches once it is ready (the engine writes itself
 until then, never waiting), ``process`` at the first batch with something to write (waiting for it
 to be ready), ``thread`` never. For a batch with updates the child also reads what they replace
 and builds their audit entries (a first load's creates need no lookup: the engine prepares those).
@@ -57,10 +57,13 @@ from openconnector.wire import last_words, pack, read_message
 WRITER_ENV = "OPENCONNECTOR_WRITER"
 WriterMode = Literal["auto", "thread", "process"]
 MODES: tuple[WriterMode, ...] = ("auto", "thread", "process")
-#: objects created or updated in one run before ``auto`` starts the writer process. Its start
-#: takes ~0.3 s of CPU on the other core, which a database server or a reader process may need:
-#: with 2,000 (and 10,000) a 10,000-row incremental database run took ~0.43 s instead of ~0.36
-AUTO_ROWS = 20_000
+#: seconds a run spends committing in the engine before ``auto`` starts the writer process: about
+#: what the child's start costs (~0.3 s of CPU on the other core, which a database server or a
+#: reader process may need), so a run pays at most twice what the best choice would have. A
+#: 10,000-row incremental database run commits for ~0.1 s and never starts it (started after 2,000
+#: objects it took ~0.43 s instead of ~0.36); a first load of 1,000-record batches starts it after
+#: ~20 batches, a re-run that changes 10% after ~30
+AUTO_COMMIT_S = 0.25
 
 #: the writer process's SQLite page cache (KiB)
 WRITER_CACHE_KB = 2048
