@@ -44,7 +44,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, Literal, cast
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
 from openconnector.audit import AuditTrail
 from openconnector.audit.changes import Item, batch_entries
@@ -65,8 +65,6 @@ MODES: tuple[WriterMode, ...] = ("auto", "thread", "process")
 #: ~20 batches, a re-run that changes 10% after ~30
 AUTO_COMMIT_S = 0.25
 
-#: the writer process's SQLite page cache (KiB)
-WRITER_CACHE_KB = 2048
 #: the largest pipe asked for: a 1,000-record batch of the core benchmark pickles to ~0.5 MiB
 PIPE_BYTES = 4 * 1024 * 1024
 
@@ -208,8 +206,6 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
         return
     _, url, pipeline, run_id, key, anchor, audit_enabled = opened
     engine = make_engine(url)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _small_cache)
     writer = BatchWriter(engine, pipeline, run_id)
     tune_for_throughput()  # ~10,000 objects unpickled a batch: few young collections, no full walks
     trail = _trail(engine, key, anchor, audit_enabled)
@@ -235,13 +231,6 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
     finally:
         stop_checkpointer(engine)
         engine.dispose()
-
-
-def _small_cache(dbapi_conn: Any, _record: Any) -> None:
-    """SQLite's default 2 MB page cache instead of the store's 8 MB: this process appends and
-    seldom reads back. A REST first load measured 5% faster and 7 MB smaller (3 pairs), a
-    10%-changed re-run the same (4 pairs, -3%, inside the noise)."""
-    dbapi_conn.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KB}")
 
 
 def _trail(engine: Engine, key: SigningKey | None, anchor: Path | None, enabled: bool) -> AuditTrail:
