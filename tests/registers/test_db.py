@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from openconnector.registers.db import make_engine
+from openconnector.registers.db import CACHE_KB, make_engine
 
 
 def test_a_new_sqlite_store_uses_wal_16k_pages_and_bounded_cache_and_wal(tmp_path: Path) -> None:
@@ -16,7 +16,7 @@ def test_a_new_sqlite_store_uses_wal_16k_pages_and_bounded_cache_and_wal(tmp_pat
             conn.execute(text("CREATE TABLE t (x INTEGER)"))
             assert conn.execute(text("PRAGMA page_size")).scalar() == 16384
             assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-            assert conn.execute(text("PRAGMA cache_size")).scalar() == -8192  # KiB, per connection
+            assert conn.execute(text("PRAGMA cache_size")).scalar() == -CACHE_KB  # KiB, per connection
             assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 2048  # 32 MiB
     finally:
         engine.dispose()
