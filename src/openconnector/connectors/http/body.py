@@ -16,7 +16,6 @@ import orjson
 from openconnector.connectors.base import ConnectorError
 from openconnector.connectors.http.calllog import snippet
 from openconnector.connectors.http.masking import Redactor
-from openconnector.connectors.http.xml import XMLSyntaxError, xml_to_dict
 from openconnector.jsonutil import loads_source
 
 BodyFormat = Literal["json", "xml", "auto"]
@@ -73,6 +72,8 @@ def decode_body(
     if kind == "html":
         raise fail("expected JSON or XML but the server sent an HTML page")
     if kind == "xml":
+        from openconnector.connectors.http.xml import XMLSyntaxError, xml_to_dict  # lxml: 4 MB
+
         try:
             return xml_to_dict(content, xml_lists)
         except XMLSyntaxError as exc:
