@@ -33,3 +33,13 @@ def test_a_byte_order_mark_is_skipped_not_a_reason_for_the_slow_parser(monkeypat
     monkeypatch.setattr(json, "loads", refuse)
     assert loads_source(b'\xef\xbb\xbf{"a": 1}') == {"a": 1}
     assert loads_source('\ufeff[{"a": "\u00e9"}]') == [{"a": "\u00e9"}]
+
+
+def test_encodings_are_the_body_the_canonical_bytes_and_their_hash() -> None:
+    from openconnector.jsonutil import canonical, content_hash, dumps_str, encodings
+
+    doc = {"b": 1, "a": {"y": [1, "x"], "x": None}, "é": "ü"}
+    body, canon, digest = encodings(doc)
+    assert body == dumps_str(doc) and list(orjson.loads(body)) == ["b", "a", "é"]  # its own order
+    assert canon == canonical(doc) and canon.startswith(b'{"a":')
+    assert digest == content_hash(doc)

@@ -66,6 +66,16 @@ def content_hashes(values: Iterable[Any]) -> list[str]:
     return out
 
 
+def encodings(value: Any) -> tuple[str, bytes, str]:
+    """What a written document needs, in one call: its stored body (its own key order), its
+    :func:`canonical` bytes (:func:`exact_size`, kept for the audit entry) and their hash."""
+    body = orjson.dumps(value, default=_default, option=orjson.OPT_NON_STR_KEYS).decode("utf-8")
+    canon = bytes(memoryview(orjson.dumps(value, default=_default, option=_CANON_OPTS)))
+    h = _BLAKE2B_16.copy()
+    h.update(canon)
+    return body, canon, h.hexdigest()
+
+
 def exact_size(encoded: bytes) -> bytes:
     """A copy that holds only its bytes: orjson's results reserve 4 KB each, which adds up wherever
     they are kept (a batch's documents until its audit entries are written, a cache per record)."""

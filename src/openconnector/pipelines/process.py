@@ -16,10 +16,8 @@ from openconnector.connectors.base import Batch
 from openconnector.ids import IdResolver, source_hashes, uuid7
 from openconnector.jsonutil import (
     MISSING,
-    canonical,
-    canonical_hash,
     dumps_str,
-    exact_size,
+    encodings,
     get_path,
 )
 from openconnector.registers.batch import (
@@ -166,8 +164,14 @@ def process_batch(
     cursor_key = cursor_path[0] if cursor_path is not None and len(cursor_path) == 1 else None
     cursors: list[Any] = []
     mark_seen = plan.mark_seen
+    full, keep_record, actor = plan.full, plan.keep, plan.actor
     #: origin id -> its row in w.contract_inserts (a ContractRow only for a duplicate: most never need one)
     created: dict[str, int] = {}
+    # bound once: each is used for every record of the batch
+    log_entry, audit_entry, touch = log.append, audit.append, w.touched.append
+    object_inserts, contract_inserts = w.object_inserts, w.contract_inserts
+    insert_object, insert_contract = object_inserts.append, contract_inserts.append
+    n_created = n_updated = n_unchanged = 0
 
     def quarantine(
         origin: str | None,
@@ -198,8 +202,8 @@ def process_batch(
             [{"path": err.where or "", "message": err.error}],
         )
 
+    counts["read"] += len(batch.records)
     for i, record in enumerate(batch.records):
-        counts["read"] += 1
         meta = metas[i] if metas is not None else None
         if not isinstance(record, dict):
             quarantine(
@@ -238,7 +242,7 @@ def process_batch(
         contract = contracts.get(origin)
         if contract is None and origin in created:  # a duplicate of a record this batch creates
             contract = contracts[origin] = (
-                *w.contract_inserts[created[origin]],
+                *contract_inserts[created[origin]],
                 mapping_version,
                 schema_hash,
                 run_id,
@@ -249,20 +253,20 @@ def process_batch(
         seen.add(origin)
         if (
             contract is not None
-            and not plan.full
+            and not full
             and not contract[DELETED]
             and contract[SOURCE_HASH] == source_hash
             and contract[MAPPING_VERSION] == mapping_version
             and contract[SCHEMA_HASH] == schema_hash
         ):
-            counts["unchanged"] += 1
+            n_unchanged += 1
             if mark_seen:
-                w.touched.append(origin)
-            log.append([origin, "unchanged", contract[OBJECT_ID], None])
+                touch(origin)
+            log_entry([origin, "unchanged", contract[OBJECT_ID], None])
             continue
-        if plan.keep is not None:
+        if keep_record is not None:
             try:
-                keep = plan.keep(record, meta)
+                keep = keep_record(record, meta)
             except Exception as exc:  # a filter that fails on this record: keep the record, say why
                 quarantine(origin, record, meta, "filter", [{"path": "filter", "message": str(exc)}])
                 continue
@@ -287,17 +291,15 @@ def process_batch(
         if errors:
             quarantine(origin, record, meta, "validation", [e.as_dict() for e in errors])
             continue
-        body = dumps_str(data)
-        canon = exact_size(canonical(data))  # kept until the batch's audit entries are written
-        target_hash = canonical_hash(canon)
+        body, canon, target_hash = encodings(data)  # canon kept until the audit entries are written
         if contract is None:
             object_id = uuid7()
-            w.object_inserts.append((object_id, body, origin))
-            w.contract_inserts.append((origin, object_id, source_hash, target_hash))
-            created[origin] = len(w.contract_inserts) - 1  # a later duplicate in this batch updates it
-            counts["created"] += 1
-            log.append([origin, "created", object_id, None])
-            audit.append((object_id, "create", data, origin, canon))
+            insert_object((object_id, body, origin))
+            created[origin] = len(contract_inserts)  # a later duplicate in this batch updates it
+            insert_contract((origin, object_id, source_hash, target_hash))
+            n_created += 1
+            log_entry([origin, "created", object_id, None])
+            audit_entry((object_id, "create", data, origin, canon))
             continue
         object_id, deleted = contract[OBJECT_ID], contract[DELETED]
         w.contract_updates.append(
@@ -316,14 +318,17 @@ def process_batch(
         )
         if target_hash == contract[TARGET_HASH] and not deleted:
             # The source changed in fields the mapping ignores (or the mapping changed without effect).
-            counts["unchanged"] += 1
-            log.append([origin, "unchanged", object_id, None])
+            n_unchanged += 1
+            log_entry([origin, "unchanged", object_id, None])
             continue
         action = "restore" if deleted else "update"
-        w.object_updates.append((body, now, action, plan.actor, run_id, object_id))
-        counts["updated"] += 1
-        log.append([origin, "updated", object_id, None])
-        audit.append((object_id, action, data, origin, canon))
+        w.object_updates.append((body, now, action, actor, run_id, object_id))
+        n_updated += 1
+        log_entry([origin, "updated", object_id, None])
+        audit_entry((object_id, action, data, origin, canon))
+    counts["created"] += n_created
+    counts["updated"] += n_updated
+    counts["unchanged"] += n_unchanged
     if cursors:
         out.max_cursor = batch_max(cursors)
     return out
