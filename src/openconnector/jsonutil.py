@@ -17,6 +17,7 @@ import orjson
 MISSING: Final = object()
 """Sentinel for "this path does not exist" (distinct from a JSON null)."""
 
+_BODY_OPTS = orjson.OPT_NON_STR_KEYS
 _CANON_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
 
@@ -36,7 +37,7 @@ def _default(value: Any) -> Any:
 
 def dumps(value: Any) -> bytes:
     """Compact JSON bytes (non-canonical key order: the order the value has)."""
-    return orjson.dumps(value, default=_default, option=orjson.OPT_NON_STR_KEYS)
+    return orjson.dumps(value, default=_default, option=_BODY_OPTS)
 
 
 def dumps_str(value: Any) -> str:
@@ -69,7 +70,7 @@ def content_hashes(values: Iterable[Any]) -> list[str]:
 def encodings(value: Any) -> tuple[str, bytes, str]:
     """What a written document needs, in one call: its stored body (its own key order), its
     :func:`canonical` bytes (:func:`exact_size`, kept for the audit entry) and their hash."""
-    body = orjson.dumps(value, default=_default, option=orjson.OPT_NON_STR_KEYS).decode("utf-8")
+    body = orjson.dumps(value, default=_default, option=_BODY_OPTS).decode("utf-8")
     canon = bytes(memoryview(orjson.dumps(value, default=_default, option=_CANON_OPTS)))
     h = _BLAKE2B_16.copy()
     h.update(canon)

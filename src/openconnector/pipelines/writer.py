@@ -16,10 +16,11 @@ remember connector state) are written by the engine itself, after the batch in f
 
 Starting the child costs about a quarter of a second (a fresh interpreter importing the store),
 spent on the other core; ``OPENCONNECTOR_WRITER=auto`` (the default) starts it once a run has
-spent :data:`AUTO_COMMIT_S` committing and sends it batches once it is ready (the engine writes itself
-until then, never waiting), ``process`` at the first batch with something to write (waiting for it
-to be ready), ``thread`` never. For a batch with updates the child also reads what they replace
-and builds their audit entries (a first load's creates need no lookup: the engine prepares those).
+spent :data:`AUTO_COMMIT_S` committing and sends it batches once it is ready (the engine writes
+itself until then, never waiting), ``process`` at the first batch with something to write
+(waiting for it to be ready), ``thread`` never. For a batch with updates the child also reads what
+they replace and builds their audit entries (a first load's creates need no lookup: the engine
+prepares those).
 
 The wire (our own pipes, :func:`~openconnector.wire.pack`-ed): the engine sends
 ``("open", url, pipeline, run_id, key, anchor, audit_enabled)`` — the store's URL with its password
