@@ -9,9 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+import subprocess
+import sys
+import tempfile
 from typing import IO, Any
 
 _HEADER = 8  # bytes of the big-endian length before each pickle
+
+
+def spawn(module: str) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
+    """Start ``python -m module`` as a child that speaks the wire on its stdin and stdout; its
+    stderr goes to the temporary file returned beside it, for :func:`last_words` if it dies."""
+    stderr = tempfile.TemporaryFile()  # noqa: SIM115 - kept for the child's lifetime
+    proc = subprocess.Popen(
+        [sys.executable, "-m", module], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    return proc, stderr
 
 
 def last_words(stderr: IO[bytes]) -> str:

@@ -27,15 +27,13 @@ import contextlib
 import os
 import pickle
 import signal
-import subprocess
 import sys
-import tempfile
 import traceback
 from collections.abc import AsyncGenerator
 from typing import IO, Any
 
 from openconnector.connectors.base import Batch, ConnectorError, ReadBase, ReadContext, SourceBase
-from openconnector.wire import last_words, pack, read_message
+from openconnector.wire import last_words, pack, read_message, spawn
 
 
 class ChildRead:
@@ -47,13 +45,7 @@ class ChildRead:
         self.ctx = ctx
         self.where = where
         self._stopped = False
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - kept for the child's lifetime
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "openconnector.connectors.child"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-        )
+        self._proc, self._stderr = spawn("openconnector.connectors.child")
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._out: IO[bytes] = self._proc.stdout
         arguments = (type_, name, source, read, ctx.cursor, ctx.full, ctx.pipeline)

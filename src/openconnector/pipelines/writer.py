@@ -39,7 +39,6 @@ import select
 import signal
 import subprocess
 import sys
-import tempfile
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,7 +52,7 @@ from openconnector.audit.entries import Prepared
 from openconnector.audit.keys import SigningKey
 from openconnector.registers.batch import BatchWrite, BatchWriter
 from openconnector.registers.checkpoint import database_file
-from openconnector.wire import last_words, pack, read_message
+from openconnector.wire import last_words, pack, read_message, spawn
 
 WRITER_ENV = "OPENCONNECTOR_WRITER"
 WriterMode = Literal["auto", "thread", "process"]
@@ -96,13 +95,7 @@ class WriterProcess:
     """The engine's side: start the child, send it batches, read its answers, stop it."""
 
     def __init__(self, engine: Engine, pipeline: str, run_id: str, trail: AuditTrail) -> None:
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - kept for the child's lifetime
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "openconnector.pipelines.writer"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-        )
+        self._proc, self._stderr = spawn("openconnector.pipelines.writer")
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._in: IO[bytes] = self._proc.stdin
         self._out: IO[bytes] = self._proc.stdout
