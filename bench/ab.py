@@ -18,8 +18,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-import httpx
-from bench_rest import demo_source, write_project
+from bench_rest import demo_source, set_revision, write_project
 from common import PY, measure
 
 
@@ -51,7 +50,7 @@ def main() -> None:
             measure(cmd, cwd=work)
             shutil.copytree(work / ".openconnector", base)
         if args.scenario == "c":
-            httpx.post(f"{url}/admin/revision", params={"n": 1}, timeout=60).raise_for_status()
+            set_revision(url, args.records, 1)
         for n in range(1, args.pairs + 1):
             line = []
             for name, env in variants.items():
