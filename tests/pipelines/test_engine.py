@@ -247,6 +247,31 @@ def test_duplicate_ids_within_one_read(tmp_path: Path, store: Store) -> None:
     assert ages["F1 L1"] == 99  # the later record was applied, and version 1 is kept in history
 
 
+def test_a_rerun_batch_holding_a_record_twice_is_judged_in_order(tmp_path: Path, store: Store) -> None:
+    """The store says which records are unchanged (BatchWriter.lookup); a batch that also changes
+    one of them must still apply its records in order, the later one last."""
+    project = make_project(tmp_path)
+    prepare(store, project)
+    data = people(3)
+    MemoryConnector.DATA["people"] = data
+    run(project, store)
+    first = data[0]
+    # one batch (batch_size 3): the same unchanged record twice, then another unchanged one
+    MemoryConnector.DATA["people"] = [dict(first), dict(first), dict(data[1])]
+    r = run(project, store)
+    assert r.counts["unchanged"] == 3 and r.counts["updated"] == r.counts["created"] == 0
+    assert any("duplicate" in w for w in r.warnings)
+    # a changed version, then the stored one twice: updated, updated back, then unchanged
+    MemoryConnector.DATA["people"] = [dict(first, age="99"), dict(first), dict(first)]
+    r = run(project, store)
+    assert (r.counts["updated"], r.counts["unchanged"], r.counts["created"]) == (2, 1, 0)
+    assert store.count_objects("crm", "person") == 3
+    doc = next(d for d in store.list_objects("crm", "person").results if d["name"] == "F0 L0")
+    assert doc["age"] == 20
+    history = store.object_history(doc["@self"]["id"])
+    assert [h["data"]["age"] for h in history] == [20, 99, 20]
+
+
 def test_dry_run_writes_nothing(tmp_path: Path, store: Store) -> None:
     project = make_project(tmp_path)
     prepare(store, project)

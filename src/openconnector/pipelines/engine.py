@@ -23,7 +23,7 @@ from openconnector.audit import AuditTrail
 from openconnector.audit.changes import batch_entries, deletion_hook
 from openconnector.connectors.base import Batch, ConnectorError, ReadBase, ReadContext
 from openconnector.connectors.memory import Memory, MemoryChanges
-from openconnector.ids import uuid7
+from openconnector.ids import source_hashes, uuid7
 from openconnector.jsonutil import dumps_str, loads, split_path
 from openconnector.pipelines.given import GivenRecords
 from openconnector.pipelines.process import (
@@ -422,8 +422,13 @@ class PipelineRun:
             known = [o for o in origins if o is not None]
             if self._inflight is not None and not self._inflight.origins.isdisjoint(known):
                 self._settle(plan, writer, ctx)  # its lookups must see the batch in flight
-            contracts = writer.load_contracts(known) if known else {}
-            outcome = process_batch(plan, batch, contracts, set(), origins)
+            hashes = batch.hashes if batch.hashes is not None else source_hashes(batch.records, batch.meta)
+            unchanged: dict[int, str] = {}
+            if plan.full:
+                contracts = writer.load_contracts(known) if known else {}
+            else:
+                contracts, unchanged = writer.lookup(origins, hashes, plan.mapping_version, plan.schema.hash)
+            outcome = process_batch(plan, batch, contracts, set(), origins, hashes, unchanged)
         except Exception as exc:
             if refused(exc) and not self.dry_run:
                 raise _Refused(exc) from exc

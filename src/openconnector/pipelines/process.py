@@ -137,9 +137,15 @@ def process_batch(
     contracts: dict[str, ContractRow],
     seen: set[str],
     origins: list[str | None] | None = None,
+    hashes: list[str] | None = None,
+    unchanged: dict[int, str] | None = None,
 ) -> BatchOutcome:
     """Classify every record of ``batch``. ``seen`` holds origin ids already handled in this batch;
-    ``origins`` are the records' ids when the caller already has them (:func:`batch_origins`)."""
+    ``origins`` and ``hashes`` are the records' ids and source hashes when the caller already has
+    them (:func:`batch_origins`, :func:`~openconnector.ids.source_hashes`); ``unchanged`` the object
+    ids of the records the store found unchanged, by record index
+    (:meth:`~openconnector.registers.batch.BatchWriter.lookup`: their contracts are then not in
+    ``contracts``)."""
     w = BatchWrite()
     counts = dict.fromkeys(
         ("read", "created", "updated", "unchanged", "filtered", "quarantined", "failed"), 0
@@ -152,7 +158,9 @@ def process_batch(
     run_id = plan.run_id
     log = w.log
     audit = out.audit
-    metas, hashes = batch.meta, batch.hashes
+    metas = batch.meta
+    if hashes is None:
+        hashes = batch.hashes
     if hashes is None:
         hashes = source_hashes(batch.records, metas)
     schema_hash = plan.schema.hash
@@ -238,6 +246,19 @@ def process_batch(
             cursors.append(record.get(cursor_key))
         elif cursor_path is not None:
             cursors.append(get_path(record, cursor_path))
+        if unchanged:
+            object_id = unchanged.get(i)
+            # The store compared as the test below does; unless this batch has the contract's row
+            # (another record of this origin differs), and may have changed it
+            if object_id is not None and origin not in contracts:
+                if origin in seen:
+                    out.duplicates += 1
+                seen.add(origin)
+                n_unchanged += 1
+                if mark_seen:
+                    touch(origin)
+                log_entry([origin, "unchanged", object_id, None])
+                continue
         source_hash = hashes[i]
         contract = contracts.get(origin)
         if contract is None and origin in created:  # a duplicate of a record this batch creates

@@ -9,6 +9,7 @@ processing cost 5x the database's own work here.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -21,7 +22,7 @@ from openconnector.registers import tables as t
 from openconnector.registers.bulk import BulkInsert
 from openconnector.registers.checkpoint import checkpointer_for
 from openconnector.registers.memory import write_memory
-from openconnector.registers.rows import select_rows
+from openconnector.registers.rows import select_rows, sqlite_has_json
 
 _IN_CHUNK = 900  # stays under SQLite's bound-parameter limit on old builds
 
@@ -153,6 +154,24 @@ def _rounds(updates: list[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
     return rounds
 
 
+#: :meth:`BatchWriter.lookup` on SQLite: ?1 mapping version, ?2 schema hash, ?3 this run, ?4 the
+#: batch as a JSON array of [origin id, source hash], ?5 the pipeline. The cross join keeps the
+#: batch as the outer loop (each pair one probe of the contracts' key), which the planner would
+#: otherwise turn around into a scan of the pipeline's contracts.
+_SAME = (
+    "c.source_hash = json_extract(v.value, '$[1]') AND c.mapping_version IS ?1 AND c.schema_hash IS ?2 "
+    "AND c.deleted = 0 AND c.last_run_id IS NOT ?3"
+)
+_CLASSIFY = (
+    f"SELECT json_group_array(json_array(v.key, c.object_id)) FILTER (WHERE {_SAME}), "
+    f"json_group_array(json_array({', '.join('c.' + c for c in CONTRACT_COLUMNS.split(', '))})) "
+    f"FILTER (WHERE NOT ({_SAME})) FROM json_each(?4) v "
+    "CROSS JOIN contracts c ON c.pipeline = ?5 AND c.origin_id = json_extract(v.value, '$[0]')"
+)
+#: aggregate FILTER clauses came with SQLite 3.30 (2019); an older library takes load_contracts
+_CAN_CLASSIFY = sqlite3.sqlite_version_info >= (3, 30)
+
+
 class BatchWriter:
     def __init__(self, engine: Engine, pipeline: str, run_id: str) -> None:
         self.engine = engine
@@ -162,6 +181,38 @@ class BatchWriter:
         #: the last run-log row number this run wrote (the writer process carries it on)
         self.log_seq = 0
         self._checkpointer = checkpointer_for(engine)
+
+    def lookup(
+        self,
+        origins: Sequence[str | None],
+        hashes: Sequence[str],
+        mapping_version: str | None,
+        schema_hash: str | None,
+    ) -> tuple[dict[str, ContractRow], dict[int, str]]:
+        """The contracts of a batch's records, split in two: ``{index: object_id}`` of the records
+        that are unchanged (their contract has their source hash, the run's mapping version and
+        schema, is not deleted and was not yet seen in this run), and the full rows of the rest.
+
+        An unchanged re-run's records are most of what a run looks up, and they need one value
+        each: on SQLite the database compares the hashes (the pairs go in as one JSON text) and
+        returns both groups as two JSON texts, so the engine's interpreter does not build and
+        compare a row per record. Other databases take :meth:`load_contracts` (nothing split off).
+        """
+        known = [o for o in origins if o is not None]
+        if not known:
+            return {}, {}
+        if self.sql.pg or not (_CAN_CLASSIFY and sqlite_has_json()):
+            return self.load_contracts(known), {}
+        pairs = jsonutil.dumps_str(list(zip(origins, hashes, strict=True)))
+        with self.engine.connect() as conn:
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(_CLASSIFY, (mapping_version, schema_hash, self.run_id, pairs, self.pipeline))
+                same, other = cursor.fetchone() or (None, None)  # an aggregate: always one row
+            finally:
+                cursor.close()
+        unchanged = dict(jsonutil.loads(same)) if same else {}
+        return {r[ORIGIN]: r for r in jsonutil.loads(other)} if other else {}, unchanged
 
     def load_contracts(self, origin_ids: Sequence[str]) -> dict[str, ContractRow]:
         out: dict[str, ContractRow] = {}
