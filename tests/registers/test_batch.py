@@ -52,3 +52,25 @@ def test_lookup_leaves_what_the_run_must_judge_itself(store: Store) -> None:
     other_pipeline = BatchWriter(store.engine, "others", "run-2")
     assert other_pipeline.lookup(origins, hashes, "m1", "s1") == ({}, {})
     assert BatchWriter(store.engine, "people", "run-2").lookup([None], ["h"], "m1", "s1") == ({}, {})
+
+
+def test_lookup_of_a_batch_larger_than_one_statement_keeps_every_index(store: Store) -> None:
+    store.sync_registers({"crm": None}, {})
+    n = 2_345  # two full statements and a padded third
+    ids = [f"00000000-0000-7000-8000-{i:012d}" for i in range(n)]
+    writer = BatchWriter(store.engine, "people", "run-1")
+    writer.commit(
+        BatchWrite(
+            object_inserts=[(ids[i], "{}", f"o{i}") for i in range(n)],
+            contract_inserts=[(f"o{i}", ids[i], f"h{i}", "t") for i in range(n)],
+            created=Created("crm", "person", "tester", "m1", "s1", "2026-11-29T00:00:00Z"),
+        )
+    )
+    origins = [f"o{i}" for i in range(n)]
+    hashes = [f"h{i}" if i % 7 else "changed" for i in range(n)]
+    contracts, unchanged = BatchWriter(store.engine, "people", "run-2").lookup(origins, hashes, "m1", "s1")
+    if store.engine.dialect.name == "sqlite":
+        assert unchanged == {i: ids[i] for i in range(n) if i % 7}
+        assert sorted(contracts) == sorted(f"o{i}" for i in range(0, n, 7))
+    else:
+        assert unchanged == {} and len(contracts) == n

@@ -9,6 +9,8 @@ processing cost 5x the database's own work here.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -154,22 +156,34 @@ def _rounds(updates: list[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
     return rounds
 
 
-#: :meth:`BatchWriter.lookup` on SQLite: ?1 mapping version, ?2 schema hash, ?3 this run, ?4 the
-#: batch as a JSON array of [origin id, source hash], ?5 the pipeline. The cross join keeps the
-#: batch as the outer loop (each pair one probe of the contracts' key), which the planner would
-#: otherwise turn around into a scan of the pipeline's contracts.
-_SAME = (
-    "c.source_hash = json_extract(v.value, '$[1]') AND c.mapping_version IS ?1 AND c.schema_hash IS ?2 "
-    "AND c.deleted = 0 AND c.last_run_id IS NOT ?3"
-)
-_CLASSIFY = (
-    f"SELECT json_group_array(json_array(v.key, c.object_id)) FILTER (WHERE {_SAME}), "
-    f"json_group_array(json_array({', '.join('c.' + c for c in CONTRACT_COLUMNS.split(', '))})) "
-    f"FILTER (WHERE NOT ({_SAME})) FROM json_each(?4) v "
-    "CROSS JOIN contracts c ON c.pipeline = ?5 AND c.origin_id = json_extract(v.value, '$[0]')"
-)
-#: aggregate FILTER clauses came with SQLite 3.30 (2019); an older library takes load_contracts
-_CAN_CLASSIFY = sqlite3.sqlite_version_info >= (3, 30)
+#: records per :meth:`BatchWriter.lookup` statement on SQLite, and the step its sizes are rounded up
+#: to (with pairs that match nothing) so that a run prepares a handful of statements, not one per size
+_CLASSIFY_CHUNK = 1000
+_CLASSIFY_STEP = 100
+#: two bound values per record: SQLite's bound on them was 999 before 3.32 (2020), 32,766 since;
+#: an older library takes load_contracts
+_CAN_CLASSIFY = sqlite3.sqlite_version_info >= (3, 32)
+
+
+@functools.lru_cache(maxsize=_CLASSIFY_CHUNK // _CLASSIFY_STEP)
+def _classify_sql(n: int) -> str:
+    """:meth:`BatchWriter.lookup`'s statement for ``n`` records: ?1 mapping version, ?2 schema hash,
+    ?3 this run, ?4 the pipeline, then each record's origin id and source hash. The records go in
+    as a VALUES list (as JSON, parsing them cost more than the probes); the cross join keeps them
+    the outer loop, one probe of the contracts' key each, which the planner would otherwise turn
+    into a scan of the pipeline's contracts."""
+    values = ",".join(f"({i},?{5 + 2 * i},?{6 + 2 * i})" for i in range(n))
+    same = (
+        "c.source_hash = v.h AND c.mapping_version IS ?1 AND c.schema_hash IS ?2 AND c.deleted = 0 "
+        "AND c.last_run_id IS NOT ?3"
+    )
+    columns = ", ".join("c." + c for c in CONTRACT_COLUMNS.split(", "))
+    return (
+        f"WITH v(k, o, h) AS (VALUES {values}) "
+        f"SELECT json_group_array(json_array(v.k, c.object_id)) FILTER (WHERE {same}), "
+        f"json_group_array(json_array({columns})) FILTER (WHERE NOT ({same})) "
+        "FROM v CROSS JOIN contracts c ON c.pipeline = ?4 AND c.origin_id = v.o"
+    )
 
 
 class BatchWriter:
@@ -194,25 +208,36 @@ class BatchWriter:
         schema, is not deleted and was not yet seen in this run), and the full rows of the rest.
 
         An unchanged re-run's records are most of what a run looks up, and they need one value
-        each: on SQLite the database compares the hashes (the pairs go in as one JSON text) and
-        returns both groups as two JSON texts, so the engine's interpreter does not build and
-        compare a row per record. Other databases take :meth:`load_contracts` (nothing split off).
+        each: on SQLite the database compares the hashes and returns both groups as two JSON
+        texts, so the engine's interpreter does not build and compare a row per record. Other
+        databases take :meth:`load_contracts` (nothing split off).
         """
         known = [o for o in origins if o is not None]
         if not known:
             return {}, {}
         if self.sql.pg or not (_CAN_CLASSIFY and sqlite_has_json()):
             return self.load_contracts(known), {}
-        pairs = jsonutil.dumps_str(list(zip(origins, hashes, strict=True)))
+        contracts: dict[str, ContractRow] = {}
+        unchanged: dict[int, str] = {}
+        fixed = (mapping_version, schema_hash, self.run_id, self.pipeline)
         with self.engine.connect() as conn:
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             try:
-                cursor.execute(_CLASSIFY, (mapping_version, schema_hash, self.run_id, pairs, self.pipeline))
-                same, other = cursor.fetchone() or (None, None)  # an aggregate: always one row
+                for start in range(0, len(origins), _CLASSIFY_CHUNK):
+                    chunk = origins[start : start + _CLASSIFY_CHUNK]
+                    n = -(-len(chunk) // _CLASSIFY_STEP) * _CLASSIFY_STEP
+                    pairs = zip(chunk, hashes[start : start + len(chunk)], strict=True)
+                    padding = (None,) * (2 * (n - len(chunk)))  # pairs that match nothing
+                    params = (*fixed, *itertools.chain.from_iterable(pairs), *padding)
+                    cursor.execute(_classify_sql(n), params)
+                    same, other = cursor.fetchone() or (None, None)  # an aggregate: always one row
+                    if same:
+                        unchanged.update((start + k, oid) for k, oid in jsonutil.loads(same))
+                    if other:
+                        contracts.update((r[ORIGIN], r) for r in jsonutil.loads(other))
             finally:
                 cursor.close()
-        unchanged = dict(jsonutil.loads(same)) if same else {}
-        return {r[ORIGIN]: r for r in jsonutil.loads(other)} if other else {}, unchanged
+        return contracts, unchanged
 
     def load_contracts(self, origin_ids: Sequence[str]) -> dict[str, ContractRow]:
         out: dict[str, ContractRow] = {}
