@@ -102,28 +102,31 @@ def changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list
     return out
 
 
-def _same(a: Any, b: Any) -> bool:
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, (list, dict)):
-        return bool(a == b) and canonical(a) == canonical(b)  # == treats 1, 1.0 and True alike
-    return bool(a == b)
-
-
 def _diff(a: dict[str, Any], b: dict[str, Any], path: str, out: list[dict[str, Any]]) -> None:
+    """Every update of a run gets one: the common case, a field the same on both sides, costs one
+    ``==`` and a type check (a path is only made for a change, and a list is only encoded when
+    ``==`` calls it equal: ``==`` treats ``1``, ``1.0`` and ``True`` alike, the register does not)."""
     for key, old in a.items():
-        p = path_join(path, str(key))
-        if key not in b:
-            out.append({"path": p, "old": old})
+        new = b.get(key, _ABSENT)
+        if new is _ABSENT:
+            out.append({"path": path_join(path, str(key)), "old": old})
             continue
-        new = b[key]
         if isinstance(old, dict) and isinstance(new, dict):
-            _diff(old, new, p, out)
-        elif not _same(old, new):
-            out.append({"path": p, "old": old, "new": new})
+            _diff(old, new, path_join(path, str(key)), out)
+            continue
+        if (
+            type(old) is type(new)
+            and old == new
+            and (not isinstance(old, list) or canonical(old) == canonical(new))
+        ):
+            continue
+        out.append({"path": path_join(path, str(key)), "old": old, "new": new})
     for key, new in b.items():
         if key not in a:
             out.append({"path": path_join(path, str(key)), "new": new})
+
+
+_ABSENT = object()
 
 
 #: An entry ready for the chain: (object_id, body without seq | None, canonical document | None,
