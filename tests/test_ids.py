@@ -66,3 +66,9 @@ def test_source_hashes_of_a_batch_are_the_per_record_hashes() -> None:
     # key order is not a change; a value is
     assert source_hashes([{"a": 1, "b": 2}], None) == source_hashes([{"b": 2, "a": 1}], None)
     assert source_hashes([{"a": 1}], None) != source_hashes([{"a": 2}], None)
+
+
+def test_a_source_hash_is_xxh3_of_the_canonical_json_as_stored_contracts_have_it() -> None:
+    """Pinned: a stored contract's source hash must be what the next run computes for the same
+    record, in whatever key order it comes (canonical JSON: sorted keys, no spaces)."""
+    assert source_hash({"b": [1, 2], "a": "x"}, None) == "09ec6acaca0542f06f4ca2065107adce"

@@ -15,7 +15,7 @@ from typing import Any
 
 from uuid_utils import uuid7 as _uuid7
 
-from openconnector.jsonutil import MISSING, content_hash, content_hashes, dumps_str, get_path, split_path
+from openconnector.jsonutil import MISSING, change_hash, change_hashes, dumps_str, get_path, split_path
 
 
 def uuid7() -> str:
@@ -88,12 +88,12 @@ class IdResolver:
 
 def source_hash(record: Any, meta: Any) -> str:
     """What change detection compares: the canonical hash of the record as received, with its
-    ``_meta`` when the source gives one."""
-    return content_hash(record if meta is None else (record, meta))
+    ``_meta`` when the source gives one (:func:`~openconnector.jsonutil.change_hash`)."""
+    return change_hash(record if meta is None else (record, meta))
 
 
 def source_hashes(records: Sequence[Any], metas: Sequence[Any] | None) -> list[str]:
     """:func:`source_hash` of each record, in order."""
     if metas is None:
-        return content_hashes(records)
-    return content_hashes(r if m is None else (r, m) for r, m in zip(records, metas, strict=True))
+        return change_hashes(records)
+    return change_hashes(r if m is None else (r, m) for r, m in zip(records, metas, strict=True))

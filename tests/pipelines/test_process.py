@@ -64,7 +64,7 @@ def test_a_duplicate_of_a_record_created_in_the_same_batch_updates_that_object()
 def test_origins_and_hashes_a_connector_hands_along_are_used() -> None:
     """A connector that converts in another process gives each record's id and source hash; the
     engine takes them as they are (here deliberately not the record's own, to see that it does)."""
-    from openconnector.jsonutil import content_hash
+    from openconnector.ids import source_hash
     from openconnector.pipelines.process import batch_origins
 
     records = [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
@@ -76,8 +76,8 @@ def test_origins_and_hashes_a_connector_hands_along_are_used() -> None:
     # without them the engine computes both itself
     own = process_batch(plan, Batch(records), {}, set())
     assert [(row[0], row[2]) for row in own.write.contract_inserts] == [
-        ("1", content_hash(records[0])),
-        ("2", content_hash(records[1])),
+        ("1", source_hash(records[0], None)),
+        ("2", source_hash(records[1], None)),
     ]
 
 

@@ -17,8 +17,7 @@ import yaml
 from openconnector.config import load_project
 from openconnector.connectors import ConnectorError, ReadContext
 from openconnector.connectors.sql.estimate import CHILD_READ_ROWS, estimated_rows
-from openconnector.ids import IdResolver
-from openconnector.jsonutil import content_hash
+from openconnector.ids import IdResolver, source_hash
 from openconnector.pipelines import run_pipeline
 from openconnector.registers import RunLog, Store
 
@@ -48,7 +47,7 @@ async def test_child_reads_what_a_thread_reads(db: Db) -> None:
     # the child hands along each record's origin id and source hash, as the engine computes them
     for batch in child.batches:
         assert batch.origins == [IdResolver("id")(r, None) for r in batch.records]
-        assert batch.hashes == [content_hash(r) for r in batch.records]
+        assert batch.hashes == [source_hash(r, None) for r in batch.records]
     assert all(b.origins is None and b.hashes is None for b in thread.batches)
     assert any("stored cursor is for column 'id'" in w for w in child.ctx.warnings)
     # a query, incrementally from a mark
