@@ -7,6 +7,7 @@ import asyncio
 import gc
 import logging
 import socket
+import ssl
 import time
 import weakref
 from collections.abc import Callable
@@ -18,6 +19,8 @@ from pydantic import ValidationError
 
 from openconnector.connectors.base import ConnectorError
 from openconnector.connectors.http import HttpTransport, parse_retry_after
+from openconnector.connectors.http.auth import DeferredCAContext, ssl_context
+from openconnector.connectors.http.masking import Redactor
 from openconnector.connectors.http.retry import backoff_delay
 from tests.connectors.http.apps import AuthApp, Credentials
 from tests.connectors.http.conftest import FAST, Source
@@ -351,6 +354,28 @@ async def test_untrusted_certificate_fails_without_retrying(tls_server: HttpTest
         ) as err:
             await t.request("GET", "/people")
         assert len(t.calls) == 1 and not err.value.retryable
+
+
+async def test_default_verification_loads_its_ca_bundle_at_the_first_tls_connection(
+    tls_server: HttpTestServer, pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """verify: true (the default) is httpx's own verification, its CA bundle loaded only when a
+    TLS connection is made: the test server's CA is in no default bundle, so it is refused; named
+    by SSL_CERT_FILE it is trusted, as httpx trusts it."""
+    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):  # this machine sets both
+        monkeypatch.delenv(name, raising=False)
+    context = ssl_context(True, None, Redactor())
+    assert isinstance(context, DeferredCAContext) and context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname and context.cert_store_stats()["x509_ca"] == 0
+    async with HttpTransport(Source(location=tls_server.base_url, **FAST)) as t:
+        with pytest.raises(ConnectorError, match=r"certificate verify failed"):
+            await t.request("GET", "/people")
+    monkeypatch.setenv("SSL_CERT_FILE", str(pki.ca_pem))
+    async with HttpTransport(Source(location=tls_server.base_url, **FAST)) as t:
+        assert (await t.request("GET", "/people")).status_code == 200
+    monkeypatch.delenv("SSL_CERT_FILE")
+    context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="example.org")
+    assert context.cert_store_stats()["x509_ca"] > 100  # certifi's bundle, loaded on first use
 
 
 async def test_verify_false_accepts_an_unknown_certificate(tls_server: HttpTestServer) -> None:

@@ -7,9 +7,11 @@ registered with the transport's :class:`Redactor` as it is configured or fetched
 
 from __future__ import annotations
 
+import os
 import ssl
 import time
 from collections.abc import AsyncGenerator, Generator
+from typing import Any
 
 import httpx
 import orjson
@@ -152,7 +154,48 @@ def build_auth(source: SourceBase, redactor: Redactor) -> httpx.Auth | None:
     return None
 
 
-def ssl_context(verify: bool | str, auth: object, redactor: Redactor) -> ssl.SSLContext | bool:
+class DeferredCAContext(ssl.SSLContext):
+    """httpx's default verification (certificate and host name required; the CA bundle named by
+    ``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` when the environment is trusted, else certifi's), with
+    the bundle loaded at the first TLS connection instead of when the client is made.
+
+    Loading certifi's bundle costs ~60 ms of CPU, and every run makes its client anew: an http://
+    source, or a run that ends before its first https request, never needs it."""
+
+    _trust_env = True
+    _loaded = False
+
+    @classmethod
+    def create(cls, trust_env: bool) -> DeferredCAContext:
+        ctx = cls(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname, as create_default_context
+        ctx._trust_env = trust_env
+        return ctx
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        if self._trust_env and os.environ.get("SSL_CERT_FILE"):
+            self.load_verify_locations(cafile=os.environ["SSL_CERT_FILE"])
+        elif self._trust_env and os.environ.get("SSL_CERT_DIR"):
+            self.load_verify_locations(capath=os.environ["SSL_CERT_DIR"])
+        else:
+            import certifi
+
+            self.load_verify_locations(cafile=certifi.where())
+        self._loaded = True
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        self._load()
+        return super().wrap_socket(*args, **kwargs)
+
+    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
+        self._load()
+        return super().wrap_bio(*args, **kwargs)
+
+
+def ssl_context(
+    verify: bool | str, auth: object, redactor: Redactor, trust_env: bool = True
+) -> ssl.SSLContext | bool:
     """TLS settings for httpx: ``verify`` as given, or a context carrying a client certificate.
 
     ``verify`` may be a CA bundle path; an mTLS block's own ``ca`` takes precedence over it.
@@ -160,7 +203,7 @@ def ssl_context(verify: bool | str, auth: object, redactor: Redactor) -> ssl.SSL
     mtls = auth if isinstance(auth, MTLSAuth) else None
     cafile = mtls.ca if mtls and mtls.ca else (verify if isinstance(verify, str) else None)
     if mtls is None and cafile is None:
-        return bool(verify)
+        return DeferredCAContext.create(trust_env) if verify is True else False
     try:
         if verify is False:
             ctx = ssl.create_default_context()

@@ -83,7 +83,7 @@ class HttpTransport:
                 base_url=self._base or "",
                 headers=headers,
                 auth=self.auth,
-                verify=ssl_context(s.verify, s.auth, self.redactor),
+                verify=ssl_context(s.verify, s.auth, self.redactor, trust_env=s.proxy is None),
                 proxy=s.proxy,
                 trust_env=s.proxy is None,
                 timeout=httpx.Timeout(s.timeout, connect=s.connect_timeout or s.timeout),
