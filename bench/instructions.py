@@ -4,10 +4,12 @@ small for wall time.
 On this VM a run's wall time moves by 10-30% from minute to minute, so alternating pairs
 (``ab.py``) only resolve changes of ~10% and more. Valgrind's callgrind counts the instructions
 each process executes instead: with ``PYTHONHASHSEED=0`` the same run counts the same within
-~0.01%, whatever else the machine does. A run is counted at two sizes and the difference divided
-by the records between them, so start-up (imports, ~3.3 billion instructions) drops out. Counts
+~0.5% (thread timing still varies a little), whatever else the machine does. A run is counted at
+two sizes and the difference divided by the records between them, so start-up (imports, ~3.3
+billion instructions) and every other cost a run pays once drop out. Counts
 are CPU work, not time: they say nothing of waits, the interpreter lock or the second core, and
-under valgrind a run is ~50x slower (the writer process, started by commit time, starts sooner).
+under valgrind a run is ~50x slower, and the writer process (started by commit time) is ready
+in time to take batches only in longer runs: short ones count the engine writing itself.
 
     .venv/bin/python bench/instructions.py --scenario b ""
     .venv/bin/python bench/instructions.py --scenario c PYTHONPATH=/tmp/old/src ""
