@@ -77,11 +77,8 @@ def change_hashes(values: Iterable[Any]) -> list[str]:
 def encodings(value: Any) -> tuple[str, bytes, str]:
     """What a written document needs, in one call: its stored body (its own key order), its
     :func:`canonical` bytes (:func:`exact_size`, kept for the audit entry) and their hash."""
-    body = orjson.dumps(value, default=_default, option=_BODY_OPTS).decode("utf-8")
-    canon = bytes(memoryview(orjson.dumps(value, default=_default, option=_CANON_OPTS)))
-    h = _BLAKE2B_16.copy()
-    h.update(canon)
-    return body, canon, h.hexdigest()
+    canon = exact_size(canonical(value))
+    return dumps_str(value), canon, canonical_hash(canon)
 
 
 def exact_size(encoded: bytes) -> bytes:
