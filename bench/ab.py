@@ -61,7 +61,9 @@ def main() -> None:
                 result = json.loads(m.stdout)
                 assert result["status"] == "ok", result
                 times[name].append(result["duration_s"])
-                line.append(f"{name}: {result['duration_s']:.2f} s (cpu {m.cpu_s:.1f} s)")
+                line.append(
+                    f"{name}: {result['duration_s']:.2f} s (wall {m.seconds:.2f}, cpu {m.cpu_s:.1f} s)"
+                )
             print(f"pair {n}  " + "   ".join(line), flush=True)
     (name_a, first), (name_b, second) = ((name, statistics.median(t)) for name, t in times.items())
     gain = (first / second - 1) * 100  # how much faster the second variant ran

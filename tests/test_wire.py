@@ -7,6 +7,7 @@ import asyncio
 import io
 import tempfile
 
+from openconnector import wire
 from openconnector.wire import last_words, pack, read_message, unpack
 
 
@@ -43,3 +44,24 @@ def test_last_words_are_the_last_line_a_child_wrote() -> None:
         assert last_words(stderr) == ""
         stderr.write(b"Traceback (most recent call last):\n  ...\nOSError: disk full\n")
         assert last_words(stderr) == ": OSError: disk full"
+
+
+def test_a_child_started_ahead_is_claimed_once_and_stopped_if_nobody_claims_it() -> None:
+    module = "openconnector.pipelines.writer"
+    wire.spawn_ahead(module)
+    wire.spawn_ahead(module)  # one a module: the second call finds it started
+    assert wire.ahead(module)
+    claimed = wire.claim(module)
+    assert claimed is not None and not wire.ahead(module) and wire.claim(module) is None
+    proc, stderr = claimed
+    assert proc.poll() is None  # still importing or waiting for its first message
+    proc.kill()
+    proc.wait()
+    for pipe in (proc.stdin, proc.stdout, stderr):
+        assert pipe is not None
+        pipe.close()
+    wire.spawn_ahead(module)
+    [(spare, _)] = wire._ahead.values()
+    wire.stop_ahead()
+    assert spare.poll() is not None and not wire.ahead(module)
+    assert spare.stdin is not None and spare.stdin.closed

@@ -189,6 +189,19 @@ def run(
     as_json: JsonOpt = False,
 ) -> None:
     """Run a pipeline once (manual trigger). Exit 0 ok, 1 failed or partial, 2 bad config."""
+    if not dry_run:
+        from openconnector.pipelines.ahead import start_writer_ahead
+
+        start_writer_ahead()
+    try:
+        _run(pipeline, dry_run=dry_run, full=full, config=config, as_json=as_json)
+    finally:
+        from openconnector.wire import stop_ahead
+
+        stop_ahead()
+
+
+def _run(pipeline: str, *, dry_run: bool, full: bool, config: Path | None, as_json: bool) -> None:
     from openconnector.pipelines import PipelineBusy
 
     project = _load(config, as_json)

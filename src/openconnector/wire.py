@@ -28,6 +28,43 @@ def spawn(module: str) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
     return proc, stderr
 
 
+#: children started before they are needed (:func:`spawn_ahead`), by module, until claimed
+_ahead: dict[str, tuple[subprocess.Popen[bytes], IO[bytes]]] = {}
+
+
+def spawn_ahead(module: str) -> None:
+    """Start a :func:`spawn` child of ``module`` now, for :func:`claim` to hand out later.
+
+    A child's start is a fresh interpreter importing its modules (~0.25 s of CPU). Started when
+    a command begins, it imports on the second core while the command's own process imports and
+    loads its project on the first, and is ready when the run's first batch is: started when the
+    run needs it, it was ready only ~0.5 s into the run, and the engine wrote the batches before
+    that itself."""
+    if module not in _ahead:
+        _ahead[module] = spawn(module)
+
+
+def claim(module: str) -> tuple[subprocess.Popen[bytes], IO[bytes]] | None:
+    """The child of ``module`` started ahead, now the caller's; ``None`` if there is none."""
+    return _ahead.pop(module, None)
+
+
+def ahead(module: str) -> bool:
+    """Whether a child of ``module`` was started ahead and not yet claimed."""
+    return module in _ahead
+
+
+def stop_ahead() -> None:
+    """Stop the children started ahead that no run claimed."""
+    while _ahead:
+        _, (proc, stderr) = _ahead.popitem()
+        proc.kill()
+        proc.wait()
+        for pipe in (proc.stdin, proc.stdout, stderr):
+            if pipe is not None:
+                pipe.close()
+
+
 def last_words(stderr: IO[bytes]) -> str:
     """``": <the last line a dead child wrote to stderr>"``, or nothing: for the error that says it died."""
     stderr.seek(0)

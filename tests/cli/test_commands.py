@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +156,33 @@ def test_mapping_test_shape(project: Path) -> None:
 def test_objects_bad_target(project: Path) -> None:
     code, doc = invoke("objects", "crm", "--json")
     assert code == 2 and "REGISTER/SCHEMA" in doc["error"]["message"]
+
+
+def test_run_starts_the_writer_process_ahead_and_leaves_no_child(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`run` starts the store's writer process as it begins, so it is ready for the first batch; a
+    run that takes it ends it, a run that writes nothing stops it: no child outlives the command."""
+    from openconnector import wire
+    from openconnector.pipelines.ahead import WRITER_ENV, WRITER_MODULE
+    from tests.connectors.rabbitmq.helpers import children
+
+    spawned: list[str] = []
+    spawn = wire.spawn
+
+    def noted(module: str) -> Any:
+        spawned.append(module)
+        return spawn(module)
+
+    monkeypatch.setattr(wire, "spawn", noted)
+    code, run = invoke("run", "people", "--json")
+    assert code == 0 and run["counts"]["created"] == 2, run
+    assert spawned == [WRITER_MODULE] and not wire.ahead(WRITER_MODULE)
+    assert children(os.getpid(), WRITER_MODULE) == []
+    code, run = invoke("run", "people", "--json")  # nothing changed: nothing to write
+    assert code == 0 and run["counts"]["unchanged"] == 2, run
+    assert len(spawned) == 2 and children(os.getpid(), WRITER_MODULE) == []
+    invoke("run", "people", "--dry-run", "--json")
+    monkeypatch.setenv(WRITER_ENV, "thread")
+    invoke("run", "people", "--json")
+    assert len(spawned) == 2  # neither a dry run nor the thread mode starts one

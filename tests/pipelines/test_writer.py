@@ -11,8 +11,10 @@ import pytest
 import sqlalchemy as sa
 
 from openconnector.audit import AuditTrail
-from openconnector.pipelines.writer import WRITER_ENV, can_write_elsewhere, writer_mode
+from openconnector.pipelines.ahead import WRITER_ENV, start_writer_ahead, writer_mode
+from openconnector.pipelines.writer import can_write_elsewhere
 from openconnector.registers import RunLog, Store
+from openconnector.wire import ahead
 from tests.connectors.rabbitmq.helpers import children
 from tests.pipelines.memory import MemoryConnector
 from tests.pipelines.test_engine import balanced, make_project, people, prepare, run
@@ -264,3 +266,49 @@ def test_ready_never_waits_unless_asked_and_says_when_the_child_is_gone(store: S
         assert dead.why_gone().startswith("the writer process ended (exit code -9)")
     finally:
         dead.close()
+
+
+def test_a_writer_started_ahead_takes_the_batches_after_the_first_that_writes(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``openconnector run`` starts the child as it begins; ``auto`` claims it at the run's first
+    batch that writes (not after AUTO_COMMIT_S of commits here) and sends it every batch once it
+    is ready."""
+    from openconnector.pipelines.engine import PipelineRun
+    from openconnector.pipelines.writer import WriterProcess
+
+    monkeypatch.setenv(WRITER_ENV, "auto")
+    monkeypatch.setattr("openconnector.pipelines.engine.AUTO_COMMIT_S", 1e9)  # never by commit time
+    runs: list[PipelineRun] = []
+    sent: list[int] = []  # objects created by each batch sent to the child
+    init, send = PipelineRun.__init__, WriterProcess.send
+
+    def noted_init(self, *a, **k):  # type: ignore[no-untyped-def]
+        init(self, *a, **k)
+        runs.append(self)
+
+    def noted_send(self, log_seq, write, audit):  # type: ignore[no-untyped-def]
+        sent.append(len(write.object_inserts))
+        send(self, log_seq, write, audit)
+
+    monkeypatch.setattr(PipelineRun, "__init__", noted_init)
+    monkeypatch.setattr(WriterProcess, "send", noted_send)
+
+    def ready_before_each_batch(batch, outcome) -> None:  # type: ignore[no-untyped-def]
+        if runs[-1]._remote is not None:  # claimed: wait until it has started, so the test is exact
+            runs[-1]._remote.ready(wait=True)
+
+    project = make_project(tmp_path)
+    prepare(store, project)
+    MemoryConnector.DATA["people"] = people(30)  # batches of 3
+    start_writer_ahead()
+    assert ahead(WRITER) and len(children(os.getpid(), WRITER)) == 1
+    r = run_hooked(project, store, ready_before_each_batch)
+    assert r.status == "ok" and r.counts["created"] == 30 and balanced(r.counts), r.errors
+    assert sent == [3] * 9  # the first batch was committed here, then the child was claimed
+    assert not ahead(WRITER) and children(os.getpid(), WRITER) == []
+    assert store.count_objects("crm", "person") == 30
+    assert AuditTrail.for_engine(store.engine).verify().ok
+
+    r2 = run(project, store)  # nothing to write: nothing claimed, nothing started
+    assert r2.counts["unchanged"] == 30 and children(os.getpid(), WRITER) == []

@@ -25,6 +25,7 @@ from openconnector.connectors.base import Batch, ConnectorError, ReadBase, ReadC
 from openconnector.connectors.memory import Memory, MemoryChanges
 from openconnector.ids import source_hashes, uuid7
 from openconnector.jsonutil import dumps_str, loads, split_path
+from openconnector.pipelines.ahead import WRITER_MODULE, writer_mode
 from openconnector.pipelines.given import GivenRecords
 from openconnector.pipelines.process import (
     BatchOutcome,
@@ -51,13 +52,13 @@ from openconnector.pipelines.writer import (
     AuditWork,
     WriterProcess,
     can_write_elsewhere,
-    writer_mode,
 )
 from openconnector.registers.batch import BatchWrite, BatchWriter
 from openconnector.registers.memory import load_memory
 from openconnector.registers.runlog import PipelineBusy, RunLog, empty_counts
 from openconnector.registers.store import Store
 from openconnector.timeutil import now_iso
+from openconnector.wire import ahead
 
 log = logging.getLogger("openconnector.run")
 
@@ -547,12 +548,13 @@ class PipelineRun:
 
     def _start_writer(self, written: BatchWrite) -> None:
         """``auto``: once the run has spent :data:`AUTO_COMMIT_S` committing here (a run that commits
-        for less is over before the child's start pays for itself); ``process``: at the first batch
-        that writes."""
+        for less is over before the child's start pays for itself), or at the first batch that
+        writes when the command started a child ahead (``openconnector run``: its start is paid);
+        ``process``: at the first batch that writes."""
         if self._remote_off or self._remote is not None:
             return
         objects = len(written.object_inserts) + len(written.object_updates)
-        if objects and (not self._remote_auto or self._commit_s >= AUTO_COMMIT_S):
+        if objects and (not self._remote_auto or self._commit_s >= AUTO_COMMIT_S or ahead(WRITER_MODULE)):
             try:
                 self._remote = WriterProcess(self.store.engine, self.pipeline, self.result.id, self.audit)
             except OSError as exc:  # no process to be had (limits): the run writes here, as before

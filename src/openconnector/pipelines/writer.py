@@ -18,16 +18,11 @@ Starting the child costs about a quarter of a second (a fresh interpreter import
 spent on the other core; ``OPENCONNECTOR_WRITER=auto`` (the default) starts it once a run has
 spent :data:`AUTO_COMMIT_S` committing and sends it batches once it is ready (the engine writes
 itself until then, never waiting), ``process`` at the first batch with something to write
-(waiting for it to be ready), ``thread`` never. For a batch with updates the child also reads what
-they replace and builds their audit entries (a first load's creates need no lookup: the engine
-prepares those).
-
-The wire (our own pipes, :func:`~openconnector.wire.pack`-ed): the engine sends
-``("open", url, pipeline, run_id, key, anchor, audit_enabled)`` — the store's URL with its password
-and the audit key go over the pipe, never on a command line — and then
-``("write", log_seq, BatchWrite, AuditWork | None)`` per batch; the child answers
-each write with ``("ok", log_seq)`` or ``("failed", message)``, after a first ``("ready",)`` once it
-has started (until then the engine writes batches itself).
+(waiting for it to be ready), ``thread`` never (:mod:`openconnector.pipelines.ahead`).
+``openconnector run`` starts the child as it begins, so that it imports while the command loads
+its project; ``auto`` then sends it batches from the first that writes, once it is ready. For a
+batch with updates the child also reads what they replace and builds their audit entries (a first
+load's creates need no lookup: the engine prepares those).
 """
 
 from __future__ import annotations
@@ -42,7 +37,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any, Literal, cast
+from typing import IO, Any, Literal
 
 from sqlalchemy import Engine
 
@@ -50,13 +45,11 @@ from openconnector.audit import AuditTrail
 from openconnector.audit.changes import Item, batch_entries
 from openconnector.audit.entries import Prepared
 from openconnector.audit.keys import SigningKey
+from openconnector.pipelines.ahead import WRITER_MODULE
 from openconnector.registers.batch import BatchWrite, BatchWriter
 from openconnector.registers.checkpoint import database_file
-from openconnector.wire import last_words, pack, read_message, spawn
+from openconnector.wire import claim, last_words, pack, read_message, spawn
 
-WRITER_ENV = "OPENCONNECTOR_WRITER"
-WriterMode = Literal["auto", "thread", "process"]
-MODES: tuple[WriterMode, ...] = ("auto", "thread", "process")
 #: seconds a run spends committing in the engine before ``auto`` starts the writer process: about
 #: what the child's start costs (~0.3 s of CPU on the other core, which a database server or a
 #: reader process may need), so a run pays at most twice what the best choice would have. A
@@ -78,14 +71,6 @@ AuditWork = (
 )
 
 
-def writer_mode() -> WriterMode:
-    """The mode ``OPENCONNECTOR_WRITER`` asks for (``auto`` when unset)."""
-    value = os.environ.get(WRITER_ENV, "").strip().lower() or "auto"
-    if value not in MODES:
-        raise ValueError(f"{WRITER_ENV} must be one of {', '.join(MODES)}, not {value!r}")
-    return cast(WriterMode, value)
-
-
 def can_write_elsewhere(engine: Engine) -> bool:
     """Whether another process can open ``engine``'s database: not an in-memory SQLite."""
     return engine.dialect.name != "sqlite" or database_file(engine) is not None
@@ -95,7 +80,7 @@ class WriterProcess:
     """The engine's side: start the child, send it batches, read its answers, stop it."""
 
     def __init__(self, engine: Engine, pipeline: str, run_id: str, trail: AuditTrail) -> None:
-        self._proc, self._stderr = spawn("openconnector.pipelines.writer")
+        self._proc, self._stderr = claim(WRITER_MODULE) or spawn(WRITER_MODULE)
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._in: IO[bytes] = self._proc.stdin
         self._out: IO[bytes] = self._proc.stdout
