@@ -5,8 +5,10 @@ keeps the expression's type); any other string is a dot-path into the record (ab
 absent key, never the path's text); anything else is a constant. Output keys are dot-paths.
 Order: pass_through → mapping → cast → unset.
 
-``compile`` turns every entry into a small closure over precomputed path segments, so ``apply`` is
-a loop of dict lookups and calls: no parsing, no per-record template compilation.
+``compile`` turns every entry into a small closure over precomputed path segments, and the
+entries into one generated function (:mod:`openconnector.mapping.codegen`) that inlines the
+common ones (a field, ``object.field``, a text of names) and calls the closures of the rest: no
+parsing, no per-record template compilation.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from jinja2.exceptions import SecurityError, TemplateSyntaxError
 from openconnector.config.models import MappingConfig
 from openconnector.jsonutil import MISSING, content_hash, delete_path, get_path, set_path, split_path
 from openconnector.mapping.casts import CASTS, REMOVE, CastFn, compile_cast_list
+from openconnector.mapping.codegen import Call, Field, Pair, Spec, Text, generate
 from openconnector.mapping.compiled import CompiledMapping
 from openconnector.mapping.errors import MappingConfigError, MappingError
 from openconnector.mapping.templates import (
@@ -93,27 +96,6 @@ def _path_step(out_key: str, out_segs: list[str], segments: list[str], copy: boo
     get = _getter(segments)
     if len(out_segs) == 1 and not copy:
         target = out_segs[0]
-        # The two commonest paths, `field` and `object.field`, are looked up inline (one call per
-        # record and field less); anything else (lists, _meta, deeper) goes through the getter.
-        if len(segments) == 1 and segments[0] != "_meta":
-            name = segments[0]
-
-            def step_name(record: dict[str, Any], meta: Any, out: dict[str, Any]) -> None:
-                value = record.get(name, MISSING)
-                if value is not MISSING:
-                    out[target] = value
-
-            return step_name
-        if len(segments) == 2 and segments[0] != "_meta":
-            first, second = segments
-
-            def step_pair(record: dict[str, Any], meta: Any, out: dict[str, Any]) -> None:
-                parent = record.get(first)
-                value = parent.get(second, MISSING) if type(parent) is dict else get(record, meta)
-                if value is not MISSING:
-                    out[target] = value
-
-            return step_pair
 
         def step(record: dict[str, Any], meta: Any, out: dict[str, Any]) -> None:
             value = get(record, meta)
@@ -177,7 +159,7 @@ class NativeMapping(CompiledMapping):
         self,
         name: str,
         version: str,
-        steps: list[Step],
+        steps: Step | None,
         casts: list[tuple[str, list[str], list[CastFn]]],
         unsets: list[list[str]],
         pass_through: bool,
@@ -185,7 +167,7 @@ class NativeMapping(CompiledMapping):
     ) -> None:
         self.name = name
         self.version = version
-        self._steps = tuple(steps)
+        self._steps = steps  # the entries, as one generated function
         self._casts = tuple(casts)
         self._unsets = tuple(unsets)
         self._pass_through = pass_through
@@ -201,8 +183,10 @@ class NativeMapping(CompiledMapping):
                     out[root] = copy_json(out[root])
         else:
             out = {}
-        for step in self._steps:
-            step(record, meta, out)
+        if self._steps is not None:
+            self._steps(record, meta, out)
+        if not self._casts and not self._unsets:
+            return out
         for key, segs, fns in self._casts:
             value = out.get(segs[0], MISSING) if len(segs) == 1 else get_path(out, segs)
             if value is MISSING:
@@ -242,22 +226,23 @@ def compile_native_mapping(name: str, config: MappingConfig) -> NativeMapping:
 
     copy_roots = frozenset(w[0] for w in nested_writes if len(w) > 1)
 
-    steps: list[Step] = []
-    #: per step, (source key, output key) when it copies one top-level field as it is
-    plain: list[tuple[str, str] | None] = []
+    specs: list[Spec] = []
     for key, value in config.mapping.items():
         out_segs = out_paths[key]
         if any(s == "" for s in out_segs):
             problems.append((f"mapping.{key}", bad_path))
             continue
         copy = written_inside(out_segs)
+        single = out_segs[0] if len(out_segs) == 1 and not copy else None
         if isinstance(value, str) and is_template(value):
             try:
                 tmpl = compile_native(env, value)
             except TemplateSyntaxError as exc:
                 problems.append((f"mapping.{key}", syntax_message(exc)))
                 continue
-            steps.append(_template_step(key, out_segs, tmpl, copy))
+            step = _template_step(key, out_segs, tmpl, copy)
+            text = tmpl.interpolation
+            specs.append(Text(text, single, step) if text and single is not None else Call(step))
         elif isinstance(value, str):
             segs = split_path(value) if value else []
             if not segs or any(s == "" for s in segs):
@@ -268,13 +253,14 @@ def compile_native_mapping(name: str, config: MappingConfig) -> NativeMapping:
                     )
                 )
                 continue
-            steps.append(_path_step(key, out_segs, segs, copy))
-            simple = len(segs) == 1 and segs[0] != "_meta" and len(out_segs) == 1 and not copy
-            plain.append((segs[0], out_segs[0]) if simple else None)
-            continue
+            if single is None or segs[0] == "_meta" or len(segs) > 2:
+                specs.append(Call(_path_step(key, out_segs, segs, copy)))
+            elif len(segs) == 1:
+                specs.append(Field(segs[0], single))
+            else:
+                specs.append(Pair(segs[0], segs[1], single, _getter(segs)))
         else:
-            steps.append(_constant_step(out_segs, value))
-        plain.append(None)
+            specs.append(Call(_constant_step(out_segs, value)))
 
     casts: list[tuple[str, list[str], list[CastFn]]] = []
     for key, spec in config.cast.items():
@@ -298,37 +284,5 @@ def compile_native_mapping(name: str, config: MappingConfig) -> NativeMapping:
     if problems:
         raise MappingConfigError(problems)
     version = content_hash(config.model_dump(mode="json"))
-    return NativeMapping(
-        name, version, _fuse(steps, plain), casts, unset_paths, config.pass_through, copy_roots
-    )
-
-
-def _fuse(steps: list[Step], plain: list[tuple[str, str] | None]) -> list[Step]:
-    """Consecutive steps that copy a top-level field as it is become one step: one call per record
-    for the run of them, not one per field (a table read maps most fields this way)."""
-    out: list[Step] = []
-    run: list[tuple[str, str]] = []
-    for step, pair in zip(steps, plain, strict=True):
-        if pair is not None:
-            run.append(pair)
-            continue
-        if run:
-            out.append(_fields_step(run))
-            run = []
-        out.append(step)
-    if run:
-        out.append(_fields_step(run))
-    return out
-
-
-def _fields_step(pairs: list[tuple[str, str]]) -> Step:
-    fields = tuple(pairs)
-
-    def step_fields(record: dict[str, Any], meta: Any, out: dict[str, Any]) -> None:
-        get = record.get
-        for name, target in fields:
-            value = get(name, MISSING)
-            if value is not MISSING:
-                out[target] = value
-
-    return step_fields
+    steps = generate(specs) if specs else None
+    return NativeMapping(name, version, steps, casts, unset_paths, config.pass_through, copy_roots)

@@ -161,6 +161,17 @@ def native_environment() -> NativeEnvironment:
 
 
 @dataclass(frozen=True)
+class Interpolation:
+    """A template that only glues text and top-level names together, as its parts: (literal text,
+    None) or ("", name), in order. ``finalize`` turns a value that is not a ``str`` into what
+    ``str()`` is taken of (a ``str`` is used as it is): what :func:`_fast_interpolation` computes,
+    for a caller that inlines it (:mod:`openconnector.mapping.codegen`)."""
+
+    parts: tuple[tuple[str, str | None], ...]
+    finalize: Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
 class CompiledTemplate:
     """A template as a function of (record, meta); ``native`` ones return the expression's value."""
 
@@ -168,6 +179,8 @@ class CompiledTemplate:
     native: bool
     names: tuple[str, ...]
     evaluate: Evaluator
+    #: set when the template is a plain :class:`Interpolation` of top-level names
+    interpolation: Interpolation | None = None
 
 
 def context_builder(
@@ -303,7 +316,8 @@ def compile_template_ast(
 
     parts = _interpolation(env, ast, fixed)
     if parts is not None:
-        return CompiledTemplate(source, False, names, _fast_interpolation(env, parts, evaluate))
+        fast = _fast_interpolation(env, parts, evaluate)
+        return CompiledTemplate(source, False, names, fast, _simple_interpolation(env, parts))
     return CompiledTemplate(source, False, names, evaluate)
 
 
@@ -383,6 +397,21 @@ def _fast_lookup(path: Path, slow: Evaluator) -> Evaluator:
 
         return evaluate_name
     return evaluate
+
+
+def _simple_interpolation(env: Any, parts: list[str | Path]) -> Interpolation | None:
+    """``parts`` as an :class:`Interpolation` when every lookup is a top-level name and the
+    environment's finalize gives a ``str`` back unchanged (so a ``str`` value skips it)."""
+    if any(not isinstance(p, str) and len(p) != 1 for p in parts):
+        return None
+    if env.finalize is not None and env.finalize is not _native_finalize:
+        return None
+    pieces = tuple((p, None) if isinstance(p, str) else ("", p[0]) for p in parts)
+    return Interpolation(pieces, env.finalize or _identity)
+
+
+def _identity(value: Any) -> Any:
+    return value
 
 
 def _fast_interpolation(env: Any, parts: list[str | Path], slow: Evaluator) -> Evaluator:
