@@ -166,6 +166,9 @@ async def test_auto_takes_a_child_for_a_big_full_table_read(db: Db, monkeypatch:
         query = conn.Read.model_validate({"query": f"SELECT * FROM {table.name}"})
         first, later = ReadContext(pipeline="t"), ReadContext(pipeline="t", cursor="2024-01-01T00:00:00")
         assert not conn._in_child(full, first)  # 50 rows: a thread
+        with monkeypatch.context() as m:  # ten million rows: PyMySQL decodes in Python, psycopg in C
+            m.setattr("openconnector.connectors.sql.connector.estimated_rows", lambda *a: 10_000_000)
+            assert conn._in_child(full, first) is (db.kind == "mysql")
         monkeypatch.setitem(CHILD_READ_ROWS, conn.engine.dialect.name, 10)
         assert conn._in_child(full, first)
         assert not conn._in_child(full, later)  # an incremental run reads only what is new

@@ -97,7 +97,8 @@ class SqlRead(ReadBase):
     reader: Reader = Field(
         "auto",
         description="Where rows are fetched and converted: a thread, or a child process (auto: a child "
-        "process for a full read of a big table: 300,000 estimated rows, MySQL 100,000).",
+        "process for a full read of a MySQL/MariaDB table of 100,000 estimated rows or more; PostgreSQL "
+        "and MSSQL read in a thread).",
     )
 
     @field_validator("order_by", mode="before")

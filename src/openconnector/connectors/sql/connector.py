@@ -138,8 +138,11 @@ class SqlConnector(Connector):
             return read.reader == "process"
         if read.table is None or (read.incremental is not None and ctx.cursor is not None and not ctx.full):
             return False  # a query's size is unknown; an incremental run reads only what is new
+        threshold = CHILD_READ_ROWS.get(self.engine.dialect.name)
+        if threshold is None:  # a driver that decodes in C: the thread is faster (estimate.py)
+            return False
         estimate = estimated_rows(self.engine, self.sql_source, read.table)
-        if estimate < CHILD_READ_ROWS.get(self.engine.dialect.name, 300_000):
+        if estimate < threshold:
             return False
         log.info("%s: reading table %s (about %d rows) in a child process", self.name, read.table, estimate)
         return True
