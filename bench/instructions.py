@@ -8,8 +8,9 @@ each process executes instead: with ``PYTHONHASHSEED=0`` the same run counts the
 two sizes and the difference divided by the records between them, so start-up (imports, ~3.3
 billion instructions) and every other cost a run pays once drop out. Counts
 are CPU work, not time: they say nothing of waits, the interpreter lock or the second core, and
-under valgrind a run is ~50x slower, and the writer process (started by commit time) is ready
-in time to take batches only in longer runs: short ones count the engine writing itself.
+under valgrind a run is ~50x slower. Runs use ``OPENCONNECTOR_WRITER=process`` (a variant may
+set another): the writer process takes every batch after the first that writes, so that how soon
+it is ready under valgrind does not move work between the processes counted.
 
     .venv/bin/python bench/instructions.py --scenario b ""
     .venv/bin/python bench/instructions.py --scenario c PYTHONPATH=/tmp/old/src ""
@@ -75,7 +76,9 @@ def counted(work: Path, env: dict[str, str]) -> tuple[dict[str, int], dict[str, 
 def per_record(scenario: str, records: int, env: dict[str, str]) -> dict[str, float]:
     """Instructions per record read, by process, between a run of ``records // 5`` and one of
     ``records``."""
-    env = {**os.environ, "PYTHONHASHSEED": "0", **env}
+    # process: the writer takes every batch after the first that writes, waited for, so that how
+    # fast it starts under valgrind does not move work between the engine and the writer
+    env = {**os.environ, "PYTHONHASHSEED": "0", "OPENCONNECTOR_WRITER": "process", **env}
     sizes = (records // 5, records)
     found: list[dict[str, int]] = []
     for n in sizes:

@@ -36,10 +36,12 @@ def test_a_byte_order_mark_is_skipped_not_a_reason_for_the_slow_parser(monkeypat
 
 
 def test_encodings_are_the_body_the_canonical_bytes_and_their_hash() -> None:
-    from openconnector.jsonutil import canonical, content_hash, dumps_str, encodings
+    from openconnector.jsonutil import canonical, document_hash, dumps_str, encodings
 
     doc = {"b": 1, "a": {"y": [1, "x"], "x": None}, "é": "ü"}
     body, canon, digest = encodings(doc)
     assert body == dumps_str(doc) and list(orjson.loads(body)) == ["b", "a", "é"]  # its own order
     assert canon == canonical(doc) and canon.startswith(b'{"a":')
-    assert digest == content_hash(doc)
+    assert digest == document_hash(canon)
+    # pinned: a stored contract's target hash must be what the next run computes for the same document
+    assert encodings({"b": [1, 2], "a": "x"})[2] == "09ec6acaca0542f06f4ca2065107adce"

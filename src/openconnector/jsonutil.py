@@ -51,9 +51,9 @@ def canonical(value: Any) -> bytes:
 
 
 def content_hash(value: Any) -> str:
-    """Short, stable hash of a JSON value (hex, 32 chars, BLAKE2b): a written document's (its
-    contract's target hash), a schema's, a mapping's version. Source records take
-    :func:`change_hash`."""
+    """Short, stable hash of a JSON value (hex, 32 chars, BLAKE2b): a schema's, a mapping's
+    version. Source records and written documents take :func:`change_hash` and
+    :func:`document_hash`."""
     return canonical_hash(canonical(value))
 
 
@@ -76,9 +76,20 @@ def change_hashes(values: Iterable[Any]) -> list[str]:
 
 def encodings(value: Any) -> tuple[str, bytes, str]:
     """What a written document needs, in one call: its stored body (its own key order), its
-    :func:`canonical` bytes (:func:`exact_size`, kept for the audit entry) and their hash."""
+    :func:`canonical` bytes (:func:`exact_size`, kept for the audit entry) and their
+    :func:`document_hash`."""
     canon = exact_size(canonical(value))
-    return dumps_str(value), canon, canonical_hash(canon)
+    return dumps_str(value), canon, document_hash(canon)
+
+
+def document_hash(encoded: bytes) -> str:
+    """A written document's hash, its contract's target hash (hex, 32 chars): XXH3-128 of its
+    :func:`canonical` bytes. A record whose source changed is mapped again, and its document is
+    written only if this differs. Every created and re-mapped record gets one: 0.06 us against
+    0.43 for BLAKE2b (:func:`canonical_hash`), which contracts written before held; like
+    :func:`change_hash` it tells a document's next version from its last, it is not a signature
+    (the audit trail's links are SHA-256)."""
+    return _xxh3_128(encoded)
 
 
 def exact_size(encoded: bytes) -> bytes:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from openconnector.audit import AuditTrail
 from openconnector.config import load_project
@@ -294,6 +295,40 @@ def test_source_hashes_from_another_hash_function_cost_one_remap_and_no_versions
         hashes = {row[0] for row in conn.exec_driver_sql("SELECT source_hash FROM contracts")}
     assert "ffffffffffffffffffffffffffffffff" not in hashes and len(hashes) == 5
     assert run(project, store).counts["unchanged"] == 5
+
+
+def test_target_hashes_written_before_xxh3_still_tell_an_unchanged_document(
+    tmp_path: Path, store: Store
+) -> None:
+    """Contracts written when target hashes were BLAKE2b: a record mapped again (its source
+    changed, here in a field the mapping ignores) that gives the same document is unchanged, with
+    no new version and no audit entry, and its contract takes the new hash."""
+    from openconnector.jsonutil import canonical, canonical_hash, document_hash
+
+    project = make_project(tmp_path)
+    prepare(store, project)
+    MemoryConnector.DATA["people"] = people(5)
+    run(project, store)
+    docs = {d["@self"]["id"]: d for d in store.list_objects("crm", "person").results}
+    bodies = {oid: {k: v for k, v in d.items() if k != "@self"} for oid, d in docs.items()}
+    with store.engine.begin() as conn:
+        for oid, body in bodies.items():
+            conn.execute(
+                sa.text(
+                    "UPDATE contracts SET target_hash = :h, "
+                    "source_hash = 'ffffffffffffffffffffffffffffffff' WHERE object_id = :oid"
+                ),
+                {"h": canonical_hash(canonical(body)), "oid": oid},
+            )
+    trail = AuditTrail.for_engine(store.engine)
+    entries = trail.verify().checked
+    r = run(project, store)
+    assert r.counts["unchanged"] == 5 and r.counts["updated"] == 0, r.counts
+    assert {d["@self"]["version"] for d in store.list_objects("crm", "person").results} == {1}
+    assert trail.verify().checked == entries
+    with store.engine.connect() as conn:
+        stored = dict(conn.exec_driver_sql("SELECT object_id, target_hash FROM contracts").fetchall())
+    assert stored == {oid: document_hash(canonical(body)) for oid, body in bodies.items()}
 
 
 def test_dry_run_writes_nothing(tmp_path: Path, store: Store) -> None:

@@ -16,6 +16,7 @@ from openconnector.connectors.base import Batch
 from openconnector.ids import IdResolver, source_hashes, uuid7
 from openconnector.jsonutil import (
     MISSING,
+    canonical_hash,
     dumps_str,
     encodings,
     get_path,
@@ -337,7 +338,9 @@ def process_batch(
             run_id,
             0,
         )
-        if target_hash == contract[TARGET_HASH] and not deleted:
+        # a contract written before target hashes were XXH3 holds the BLAKE2b of the same bytes
+        stored = contract[TARGET_HASH]
+        if not deleted and (target_hash == stored or canonical_hash(canon) == stored):
             # The source changed in fields the mapping ignores (or the mapping changed without effect).
             n_unchanged += 1
             log_entry([origin, "unchanged", object_id, None])
