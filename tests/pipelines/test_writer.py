@@ -312,3 +312,40 @@ def test_a_writer_started_ahead_takes_the_batches_after_the_first_that_writes(
 
     r2 = run(project, store)  # nothing to write: nothing claimed, nothing started
     assert r2.counts["unchanged"] == 30 and children(os.getpid(), WRITER) == []
+
+
+def test_the_run_log_goes_whole_unless_a_batch_only_creates(
+    tmp_path: Path, store: Store, in_process_writer: None
+) -> None:
+    """A batch that only creates sends no run log (the child makes it from the rows it inserts);
+    a batch with another outcome sends its log as it is: either way each record's entry is there,
+    in record order, with its object."""
+    from openconnector.pipelines.writer import WriterProcess, _only_creates, created_log
+
+    sent: list[bool] = []
+    send = WriterProcess.send
+
+    def noted(self, log_seq, write, audit):  # type: ignore[no-untyped-def]
+        sent.append(_only_creates(write))
+        send(self, log_seq, write, audit)
+
+    data = people(12)
+    data[7]["age"] = "-5"  # fails the schema (minimum 0): quarantined in the third batch
+    project = make_project(tmp_path)
+    prepare(store, project)
+    MemoryConnector.DATA["people"] = data
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(WriterProcess, "send", noted)
+        r = run(project, store)
+    assert r.counts["created"] == 11 and r.counts["quarantined"] == 1, r.counts
+    assert sent == [True, False, True]  # batches 2-4 of three (the first is committed here)
+    logged = RunLog(store.engine).records(r.id, limit=100).results
+    assert [e["origin_id"] for e in logged] == [str(i) for i in range(12)]
+    assert [e["outcome"] for e in logged] == ["created"] * 7 + ["quarantined"] + ["created"] * 4
+    ids = {d["@self"]["id"] for d in store.list_objects("crm", "person", limit=100).results}
+    assert {e["object_id"] for e in logged if e["outcome"] == "created"} == ids
+    assert created_log([("o1", "{}", "a"), ("o2", "{}", "b")]) == [
+        ["a", "created", "o1", None],
+        ["b", "created", "o2", None],
+    ]
+    assert AuditTrail.for_engine(store.engine).verify().ok

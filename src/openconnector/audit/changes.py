@@ -73,7 +73,10 @@ def batch_entries(
     """The header key and prepared entries of one batch's creates, updates and restores (for
     :meth:`AuditTrail.append_prepared`). What an update replaces is loaded here, in one query."""
     current = current_documents(engine, [i[0] for i in items if i[1] != "create"])
-    header = (actor, run_id, pipeline, source, mapping, mapping_version, register, schema)
+    header = header_key(
+        register=register, schema=schema, actor=actor, run_id=run_id, pipeline=pipeline,
+        source=source, mapping=mapping, mapping_version=mapping_version,
+    )  # fmt: skip
     out: list[Prepared] = []
     for object_id, action, data, origin, canon in items:
         if action == "create" and object_id not in current:
@@ -89,6 +92,29 @@ def batch_entries(
         )  # fmt: skip
         out.append(prepare(change))
     return header, out
+
+
+def header_key(
+    *,
+    register: str,
+    schema: str,
+    actor: str,
+    run_id: str,
+    pipeline: str,
+    source: str | None,
+    mapping: str | None,
+    mapping_version: str | None,
+) -> tuple[Any, ...]:
+    """The header key every entry of a pipeline batch shares (:meth:`AuditChange.header_key`'s)."""
+    return (actor, run_id, pipeline, source, mapping, mapping_version, register, schema)
+
+
+def create_entries(object_inserts: Sequence[tuple[Any, ...]], canons: Sequence[bytes]) -> list[Prepared]:
+    """The prepared entries of a batch that only creates: one per created object, from the
+    batch's ``object_inserts`` rows (id, body, origin id) and their documents' canonical bytes,
+    in the same order. What :func:`batch_entries` gives for such a batch, built where the entries
+    are written, so that only the canonical bytes cross to the writer process."""
+    return [(row[0], None, canon, row[2]) for row, canon in zip(object_inserts, canons, strict=True)]
 
 
 def deletion_hook(

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from openconnector.config import Project
 from openconnector.audit import AuditTrail
-from openconnector.audit.changes import batch_entries, deletion_hook
+from openconnector.audit.changes import batch_entries, deletion_hook, header_key
 from openconnector.connectors.base import Batch, ConnectorError, ReadBase, ReadContext
 from openconnector.connectors.memory import Memory, MemoryChanges
 from openconnector.ids import source_hashes, uuid7
@@ -505,13 +505,14 @@ class PipelineRun:
     ) -> BatchOutcome:
         """Hand a prepared batch to the writer process, once the batch before it is committed.
 
-        Its audit entries go prepared when it only creates (no lookup: prepared here, beside the
-        child's commit of the batch before); with updates, the writer process reads what they
-        replace and prepares them itself, taking that work off this process."""
+        The writer process prepares its audit entries: for a batch that only creates, from the
+        documents' canonical bytes alone (:func:`create_entries`); with updates, from the batch's
+        changes and what they replace, which it reads itself, taking that work off this process."""
         audit: AuditWork | None = None
         if outcome.audit and self.audit.enabled:
             if all(item[1] == "create" for item in outcome.audit):
-                audit = ("prepared", *self._audit(plan, outcome))
+                key = header_key(**self._audit_header(plan))
+                audit = ("creates", key, [item[4] for item in outcome.audit])
             else:
                 audit = ("changes", outcome.audit, self._audit_header(plan))
         self._settle(plan, writer, ctx)
