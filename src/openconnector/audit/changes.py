@@ -8,7 +8,7 @@ objects only (a first load never pays for it).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
@@ -57,26 +57,33 @@ def current_documents(engine: Engine, object_ids: Sequence[str]) -> dict[str, tu
     return {r[0]: (int(r[1]), _decode(r[2])) for r in rows}
 
 
+class BatchHeader(TypedDict):
+    """What every audit entry of a pipeline's batch shares: its header's fields."""
+
+    register: str
+    schema: str
+    actor: str
+    run_id: str
+    pipeline: str
+    source: str | None
+    mapping: str | None
+    mapping_version: str | None
+
+
+def header_key(h: BatchHeader) -> tuple[Any, ...]:
+    """The entries' header key (:meth:`AuditChange.header_key`'s, for
+    :meth:`AuditTrail.append_prepared`)."""
+    return (h["actor"], h["run_id"], h["pipeline"], h["source"], h["mapping"], h["mapping_version"],
+            h["register"], h["schema"])  # fmt: skip
+
+
 def batch_entries(
-    engine: Engine,
-    items: Sequence[Item],
-    *,
-    register: str,
-    schema: str,
-    actor: str,
-    run_id: str,
-    pipeline: str,
-    source: str | None,
-    mapping: str | None,
-    mapping_version: str | None,
+    engine: Engine, items: Sequence[Item], header: BatchHeader
 ) -> tuple[tuple[Any, ...], list[Prepared]]:
     """The header key and prepared entries of one batch's creates, updates and restores (for
     :meth:`AuditTrail.append_prepared`). What an update replaces is loaded here, in one query."""
     current = current_documents(engine, [i[0] for i in items if i[1] != "create"])
-    header = header_key(
-        register=register, schema=schema, actor=actor, run_id=run_id, pipeline=pipeline,
-        source=source, mapping=mapping, mapping_version=mapping_version,
-    )  # fmt: skip
+    h = header
     out: list[Prepared] = []
     for object_id, action, data, origin, canon in items:
         if action == "create" and object_id not in current:
@@ -87,26 +94,11 @@ def batch_entries(
         version_after = (version_before or 0) + 1
         current[object_id] = (version_after, data)
         change = AuditChange(
-            object_id, register, schema, action, version_before, version_after, before, data, actor,
-            run_id, pipeline, source, origin, mapping, mapping_version,
+            object_id, h["register"], h["schema"], action, version_before, version_after, before, data,
+            h["actor"], h["run_id"], h["pipeline"], h["source"], origin, h["mapping"], h["mapping_version"],
         )  # fmt: skip
         out.append(prepare(change))
-    return header, out
-
-
-def header_key(
-    *,
-    register: str,
-    schema: str,
-    actor: str,
-    run_id: str,
-    pipeline: str,
-    source: str | None,
-    mapping: str | None,
-    mapping_version: str | None,
-) -> tuple[Any, ...]:
-    """The header key every entry of a pipeline batch shares (:meth:`AuditChange.header_key`'s)."""
-    return (actor, run_id, pipeline, source, mapping, mapping_version, register, schema)
+    return header_key(header), out
 
 
 def create_entries(object_inserts: Sequence[tuple[Any, ...]], canons: Sequence[bytes]) -> list[Prepared]:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from openconnector.config import Project
 from openconnector.audit import AuditTrail
-from openconnector.audit.changes import batch_entries, deletion_hook, header_key
+from openconnector.audit.changes import BatchHeader, batch_entries, deletion_hook, header_key
 from openconnector.connectors.base import Batch, ConnectorError, ReadBase, ReadContext
 from openconnector.connectors.memory import Memory, MemoryChanges
 from openconnector.ids import source_hashes, uuid7
@@ -511,7 +511,7 @@ class PipelineRun:
         audit: AuditWork | None = None
         if outcome.audit and self.audit.enabled:
             if all(item[1] == "create" for item in outcome.audit):
-                key = header_key(**self._audit_header(plan))
+                key = header_key(self._audit_header(plan))
                 audit = ("creates", key, [item[4] for item in outcome.audit])
             else:
                 audit = ("changes", outcome.audit, self._audit_header(plan))
@@ -675,10 +675,10 @@ class PipelineRun:
 
     def _audit(self, plan: RunPlan, outcome: BatchOutcome) -> AuditPayload:
         """Audit entries for the batch's changes, to append inside the batch's transaction."""
-        return batch_entries(self.store.engine, outcome.audit, **self._audit_header(plan))
+        return batch_entries(self.store.engine, outcome.audit, self._audit_header(plan))
 
-    def _audit_header(self, plan: RunPlan) -> dict[str, Any]:
-        """What every audit entry of this run's batches shares (:func:`batch_entries`' keywords)."""
+    def _audit_header(self, plan: RunPlan) -> BatchHeader:
+        """What every audit entry of this run's batches shares (:func:`batch_entries`' header)."""
         return {
             "register": plan.register,
             "schema": plan.schema_name,

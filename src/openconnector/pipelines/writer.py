@@ -43,7 +43,7 @@ from typing import IO, Any, Literal
 from sqlalchemy import Engine
 
 from openconnector.audit import AuditTrail
-from openconnector.audit.changes import Item, batch_entries, create_entries
+from openconnector.audit.changes import BatchHeader, Item, batch_entries, create_entries
 from openconnector.audit.entries import Prepared
 from openconnector.audit.keys import SigningKey
 from openconnector.pipelines.ahead import WRITER_MODULE
@@ -69,7 +69,7 @@ AuditPayload = tuple[tuple[Any, ...], list[Prepared]]
 #: batch's changes (:data:`openconnector.audit.changes.Item`) and their header, to prepare there
 AuditWork = (
     tuple[Literal["creates"], tuple[Any, ...], list[bytes]]
-    | tuple[Literal["changes"], Sequence[Item], dict[str, Any]]
+    | tuple[Literal["changes"], Sequence[Item], BatchHeader]
 )
 
 
@@ -218,7 +218,7 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
                     if audit[0] == "creates":
                         header_key, entries = audit[1], create_entries(write.object_inserts, audit[2])
                     else:  # read what the updates replace (committed: every batch before is) and diff
-                        header_key, entries = batch_entries(engine, audit[1], **audit[2])
+                        header_key, entries = batch_entries(engine, audit[1], audit[2])
                     hook = functools.partial(trail.append_prepared, header_key=header_key, entries=entries)
                     write.extra.append(hook)
                 writer.commit(write)
