@@ -196,6 +196,27 @@ def test_an_interrupted_run_is_recorded_as_such(tmp_path: Path, store: Store) ->
     assert run(make_project(tmp_path, pipeline_extra=extra), store).status == "ok"
 
 
+def test_an_unchanged_rerun_logs_each_record_with_its_object_in_order(tmp_path: Path, store: Store) -> None:
+    """Batches whose records are all unchanged take one pass instead of the record loop: the run
+    log must still hold each record, in record order, with its object id."""
+    project = make_project(tmp_path)
+    prepare(store, project)
+    data = people(7)
+    MemoryConnector.DATA["people"] = data
+    first = run(project, store)
+    ids = {e["origin_id"]: e["object_id"] for e in RunLog(store.engine).records(first.id, limit=50).results}
+    MemoryConnector.DATA["people"] = list(reversed(data))
+    again = run(project, store)
+    assert again.counts["unchanged"] == 7 and balanced(again.counts), again.counts
+    logged = RunLog(store.engine).records(again.id, limit=50).results
+    assert [e["origin_id"] for e in logged] == [str(p["id"]) for p in reversed(data)]
+    assert {e["outcome"] for e in logged} == {"unchanged"}
+    assert all(e["object_id"] == ids[e["origin_id"]] for e in logged)
+    MemoryConnector.DATA["people"] = [data[0], data[1], data[0], *data[2:]]  # an id twice: the loop
+    third = run(project, store)
+    assert third.counts["unchanged"] == 8 and third.counts["read"] == 8
+
+
 def test_delete_after_complete_read_only(tmp_path: Path, store: Store) -> None:
     project = make_project(tmp_path, pipeline_extra="on_missing: delete\n")
     prepare(store, project)
