@@ -197,8 +197,8 @@ def test_an_interrupted_run_is_recorded_as_such(tmp_path: Path, store: Store) ->
 
 
 def test_an_unchanged_rerun_logs_each_record_with_its_object_in_order(tmp_path: Path, store: Store) -> None:
-    """Batches whose records are all unchanged take one pass instead of the record loop: the run
-    log must still hold each record, in record order, with its object id."""
+    """The records the store finds unchanged skip the record loop and are logged in one pass: the
+    run log must still hold each record, in record order, with its object id, between the others."""
     project = make_project(tmp_path)
     prepare(store, project)
     data = people(7)
@@ -215,6 +215,18 @@ def test_an_unchanged_rerun_logs_each_record_with_its_object_in_order(tmp_path: 
     MemoryConnector.DATA["people"] = [data[0], data[1], data[0], *data[2:]]  # an id twice: the loop
     third = run(project, store)
     assert third.counts["unchanged"] == 8 and third.counts["read"] == 8
+    mixed = [dict(p) for p in data]
+    mixed[1]["age"] = "61"  # updated
+    mixed[4]["age"] = "-3"  # fails the schema: quarantined
+    mixed.insert(5, {"id": 70, "first": "N", "last": "ew", "age": "5"})  # created
+    MemoryConnector.DATA["people"] = mixed
+    fourth = run(project, store)
+    logged = RunLog(store.engine).records(fourth.id, limit=50).results
+    assert [(e["origin_id"], e["outcome"]) for e in logged] == [
+        ("0", "unchanged"), ("1", "updated"), ("2", "unchanged"), ("3", "unchanged"),
+        ("4", "quarantined"), ("70", "created"), ("5", "unchanged"), ("6", "unchanged"),
+    ]  # fmt: skip
+    assert all(e["object_id"] == ids[e["origin_id"]] for e in logged if e["outcome"] == "unchanged")
 
 
 def test_delete_after_complete_read_only(tmp_path: Path, store: Store) -> None:

@@ -211,24 +211,21 @@ def process_batch(
             [{"path": err.where or "", "message": err.error}],
         )
 
-    counts["read"] += len(batch.records)
-    if (
+    records = batch.records
+    counts["read"] += len(records)
+    # The records the store found unchanged, when each origin id comes once in the batch and no
+    # cursor is collected, skip the loop below: they are logged in one pass after it (a re-run's
+    # batches are mostly these). The store found each one's contract, so each has an origin id that
+    # fits, and none was seen before in this run.
+    bulk = (
         unchanged
-        and origins is not None
-        and len(unchanged) == len(batch.records)
-        and not contracts
-        and cursor_path is None
-        and len(set(origins)) == len(origins)
-    ):
-        # Every record unchanged, each once (an unchanged re-run's batches): what the loop below
-        # does for each, in one pass. The store found each one's contract, so each has an origin
-        # id that fits, and none was seen before in this run.
-        log.extend([[origin, "unchanged", unchanged[i], None] for i, origin in enumerate(origins)])
-        if mark_seen:
-            w.touched.extend(o for o in origins if o is not None)
-        counts["unchanged"] += len(origins)
-        return out
-    for i, record in enumerate(batch.records):
+        if unchanged and origins is not None and cursor_path is None and len(set(origins)) == len(origins)
+        else None
+    )
+    head = len(log)  # the entries of read errors come first
+    indices = range(len(records)) if bulk is None else [i for i in range(len(records)) if i not in bulk]
+    for i in indices:
+        record = records[i]
         meta = metas[i] if metas is not None else None
         if not isinstance(record, dict):
             quarantine(
@@ -366,6 +363,16 @@ def process_batch(
         n_updated += 1
         log_entry([origin, "updated", object_id, None])
         audit_entry((object_id, action, data, origin, canon))
+    if bulk is not None and origins is not None:
+        entries: list[Any] = [None] * len(records)
+        for i, entry in zip(indices, log[head:], strict=True):  # one entry for each record looped
+            entries[i] = entry
+        for i, object_id in bulk.items():
+            entries[i] = [origins[i], "unchanged", object_id, None]
+        log[head:] = entries
+        n_unchanged += len(bulk)
+        if mark_seen:
+            w.touched.extend(origin for i in bulk if (origin := origins[i]) is not None)
     counts["created"] += n_created
     counts["updated"] += n_updated
     counts["unchanged"] += n_unchanged
