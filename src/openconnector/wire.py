@@ -33,13 +33,9 @@ _ahead: dict[str, tuple[subprocess.Popen[bytes], IO[bytes]]] = {}
 
 
 def spawn_ahead(module: str) -> None:
-    """Start a :func:`spawn` child of ``module`` now, for :func:`claim` to hand out later.
-
-    A child's start is a fresh interpreter importing its modules (~0.25 s of CPU). Started when
-    a command begins, it imports on the second core while the command's own process imports and
-    loads its project on the first, and is ready when the run's first batch is: started when the
-    run needs it, it was ready only ~0.5 s into the run, and the engine wrote the batches before
-    that itself."""
+    """Start a :func:`spawn` child of ``module`` now, for :func:`claim` to hand out later, so that
+    its start (a fresh interpreter importing its modules) overlaps the caller's own (see
+    :func:`openconnector.pipelines.ahead.start_writer_ahead`)."""
     if module not in _ahead:
         _ahead[module] = spawn(module)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from typing import Literal, cast
 
-from openconnector.wire import spawn_ahead
+from openconnector.wire import ahead, spawn_ahead
 
 WRITER_ENV = "OPENCONNECTOR_WRITER"
 WriterMode = Literal["auto", "thread", "process"]
@@ -38,3 +38,8 @@ def start_writer_ahead() -> None:
             spawn_ahead(WRITER_MODULE)
     except (ValueError, OSError):  # the run reports a bad mode; without a process it writes itself
         pass
+
+
+def writer_started_ahead() -> bool:
+    """Whether this process started a writer process ahead that no run has claimed yet."""
+    return ahead(WRITER_MODULE)

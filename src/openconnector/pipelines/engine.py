@@ -25,7 +25,7 @@ from openconnector.connectors.base import Batch, ConnectorError, ReadBase, ReadC
 from openconnector.connectors.memory import Memory, MemoryChanges
 from openconnector.ids import source_hashes, uuid7
 from openconnector.jsonutil import dumps_str, loads, split_path
-from openconnector.pipelines.ahead import WRITER_MODULE, writer_mode
+from openconnector.pipelines.ahead import writer_mode, writer_started_ahead
 from openconnector.pipelines.given import GivenRecords
 from openconnector.pipelines.process import (
     BatchOutcome,
@@ -58,7 +58,6 @@ from openconnector.registers.memory import load_memory
 from openconnector.registers.runlog import PipelineBusy, RunLog, empty_counts
 from openconnector.registers.store import Store
 from openconnector.timeutil import now_iso
-from openconnector.wire import ahead
 
 log = logging.getLogger("openconnector.run")
 
@@ -555,7 +554,7 @@ class PipelineRun:
         if self._remote_off or self._remote is not None:
             return
         objects = len(written.object_inserts) + len(written.object_updates)
-        if objects and (not self._remote_auto or self._commit_s >= AUTO_COMMIT_S or ahead(WRITER_MODULE)):
+        if objects and (not self._remote_auto or self._commit_s >= AUTO_COMMIT_S or writer_started_ahead()):
             try:
                 self._remote = WriterProcess(self.store.engine, self.pipeline, self.result.id, self.audit)
             except OSError as exc:  # no process to be had (limits): the run writes here, as before

@@ -20,9 +20,17 @@ spent :data:`AUTO_COMMIT_S` committing and sends it batches once it is ready (th
 itself until then, never waiting), ``process`` at the first batch with something to write
 (waiting for it to be ready), ``thread`` never (:mod:`openconnector.pipelines.ahead`).
 ``openconnector run`` starts the child as it begins, so that it imports while the command loads
-its project; ``auto`` then sends it batches from the first that writes, once it is ready. For a
-batch with updates the child also reads what they replace and builds their audit entries (a first
-load's creates need no lookup: the engine prepares those).
+its project; ``auto`` then sends it batches from the first that writes, once it is ready. The
+child builds each batch's audit entries: a batch that only creates sends just its documents'
+canonical bytes; for a batch with updates the child also reads what they replace.
+
+The wire (our own pipes, :func:`~openconnector.wire.pack`-ed): the engine sends
+``("open", url, pipeline, run_id, key, anchor, audit_enabled)`` — the store's URL with its password
+and the audit key go over the pipe, never on a command line — and then
+``("write", log_seq, BatchWrite, AuditWork | None, only_creates)`` per batch (``only_creates``: the
+batch's run log was left out, to be made again from its ``object_inserts``); the child answers
+each write with ``("ok", log_seq)`` or ``("failed", message)``, after a first ``("ready",)`` once it
+has started (until then the engine writes batches itself).
 """
 
 from __future__ import annotations
