@@ -165,6 +165,33 @@ def test_records_the_store_refuses_are_isolated_when_the_writer_process_is_refus
     assert result.ok and result.checked == 16, result.problems
 
 
+def test_a_batch_the_writer_process_fails_is_written_again_after_the_one_sent_behind_it(
+    tmp_path: Path, store: Store, in_process_writer: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two batches in flight: the child fails the first (a NUL character PostgreSQL refuses) and
+    commits the second, sent before the failure was known. The engine counts the second once,
+    writes the first again itself (isolating the refused record) and every record lands once."""
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite stores NUL characters")
+    project = make_project(tmp_path)  # batches of 3: the engine writes the first, the child the rest
+    prepare(store, project)
+    data = people(12)
+    data[4]["first"] = "x\x00"  # the second batch (records 3-5)
+    MemoryConnector.DATA["people"] = data
+    r = run(project, store)
+    assert r.status == "ok" and balanced(r.counts), r.errors
+    assert r.counts["failed"] == 1 and r.counts["created"] == 11, r.counts
+    assert caplog.text.count("the writer process did not commit a batch") == 1
+    logged = [e["origin_id"] for e in RunLog(store.engine).records(r.id, limit=100).results]
+    assert sorted(logged, key=int) == [str(i) for i in range(12)]  # each record once
+    # the third batch landed (in the child) before the second was written again (here)
+    assert logged.index("6") < logged.index("3"), logged
+    assert store.count_objects("crm", "person") == 11
+    result = AuditTrail.for_engine(store.engine).verify()
+    assert result.ok and result.checked == 11, result.problems
+    assert children(os.getpid(), WRITER) == []
+
+
 def test_small_runs_and_dry_runs_start_no_writer_process(
     tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,7 @@ from openconnector.pipelines.refused import (
 )
 from openconnector.pipelines.writer import (
     AUTO_COMMIT_S,
+    IN_FLIGHT,
     AuditPayload,
     AuditWork,
     WriterProcess,
@@ -100,7 +102,7 @@ class PipelineNotFound(KeyError):
 
 @dataclass
 class _InFlight:
-    """The batch the writer process is committing: written again here if it fails."""
+    """A batch handed to the writer process, not yet answered: written again here if it fails."""
 
     batch: Batch
     outcome: BatchOutcome
@@ -211,7 +213,7 @@ class PipelineRun:
         self._state_saved = ""  # the connector state as last stored (JSON text)
         # The writer process (pipelines/writer.py): started when a run has much to write.
         self._remote: WriterProcess | None = None
-        self._inflight: _InFlight | None = None
+        self._inflight: deque[_InFlight] = deque()  # oldest first, as the child answers
         self._remote_off = True  # no writer process for this run (decided in _run)
         self._remote_auto = True  # started by how much the run writes, not at once
         self._commit_s = 0.0  # spent committing in this process (auto starts the writer by it)
@@ -339,7 +341,7 @@ class PipelineRun:
         except BaseException:
             self._interrupted(plan, writer, ctx)
             raise
-        if self._remote is not None or self._inflight is not None:
+        if self._remote is not None or self._inflight:
             try:  # the batch in flight is committed (or written here) before anything else
                 await asyncio.to_thread(self._stop_writer, plan, writer, ctx)
             except ConnectorError as exc:
@@ -420,8 +422,8 @@ class PipelineRun:
         try:
             origins = batch_origins(plan, batch)
             known = [o for o in origins if o is not None]
-            if self._inflight is not None and not self._inflight.origins.isdisjoint(known):
-                self._settle(plan, writer, ctx)  # its lookups must see the batch in flight
+            if any(not flight.origins.isdisjoint(known) for flight in self._inflight):
+                self._settle(plan, writer, ctx)  # its lookups must see the batches in flight
             hashes = batch.hashes if batch.hashes is not None else source_hashes(batch.records, batch.meta)
             unchanged: dict[int, str] = {}
             if plan.full:
@@ -502,7 +504,8 @@ class PipelineRun:
         outcome: BatchOutcome,
         origins: list[str],
     ) -> BatchOutcome:
-        """Hand a prepared batch to the writer process, once the batch before it is committed.
+        """Hand a prepared batch to the writer process, once fewer than :data:`IN_FLIGHT` are
+        waiting for their answer.
 
         The writer process prepares its audit entries: for a batch that only creates, from the
         documents' canonical bytes alone (:func:`create_entries`); with updates, from the batch's
@@ -514,37 +517,43 @@ class PipelineRun:
                 audit = ("creates", key, [item[4] for item in outcome.audit])
             else:
                 audit = ("changes", outcome.audit, self._audit_header(plan))
-        self._settle(plan, writer, ctx)
+        self._settle(plan, writer, ctx, keep=IN_FLIGHT - 1)
         remote = self._remote
-        if remote is None:  # it failed the batch before: this one is written here (audit built again)
+        if remote is None:  # it failed a batch before: this one is written here (audit built again)
             self._commit(plan, writer, batch, ctx, outcome, MemoryChanges())
             return outcome
-        remote.send(writer.log_seq, outcome.write, audit)
-        self._inflight = _InFlight(batch, outcome, set(origins))
+        # with batches in flight this process's count of run-log rows is behind the child's
+        remote.send(None if self._inflight else writer.log_seq, outcome.write, audit)
+        self._inflight.append(_InFlight(batch, outcome, set(origins)))
         return outcome
 
-    def _settle(self, plan: RunPlan, writer: BatchWriter, ctx: ReadContext) -> None:
-        """Wait until the batch in flight is committed; if the writer process could not commit it,
-        stop using that process and write the batch here (as if it had never been sent)."""
-        flight, self._inflight = self._inflight, None
-        if flight is None:
+    def _settle(self, plan: RunPlan, writer: BatchWriter, ctx: ReadContext, keep: int = 0) -> None:
+        """Wait for answers until at most ``keep`` batches are in flight. If the writer process
+        could not commit one, hear what it did with the others sent after it, stop using that
+        process and write each batch it did not commit here (as if it had never been sent)."""
+        failed: list[_InFlight] = []
+        while len(self._inflight) > (0 if failed else keep):
+            flight = self._inflight.popleft()
+            assert self._remote is not None
+            committed, answer = self._remote.answer()
+            if committed:
+                writer.log_seq = int(answer)
+                self._account(flight.outcome)
+                continue
+            log.warning(
+                "%s: the writer process did not commit a batch (%s); writing it in this process",
+                self.pipeline,
+                answer,
+            )
+            failed.append(flight)
+        if not failed:
             return
-        assert self._remote is not None
-        committed, answer = self._remote.answer()
-        if committed:
-            writer.log_seq = int(answer)
-            self._account(flight.outcome)
-            return
-        log.warning(
-            "%s: the writer process did not commit a batch (%s); writing it in this process",
-            self.pipeline,
-            answer,
-        )
         self._close_writer()
-        try:
-            self._attempt(plan, writer, flight.batch, ctx)
-        except _Refused as refusal:
-            self._isolate(plan, writer, flight.batch, ctx, refusal.error)
+        for flight in failed:
+            try:
+                self._attempt(plan, writer, flight.batch, ctx)
+            except _Refused as refusal:
+                self._isolate(plan, writer, flight.batch, ctx, refusal.error)
 
     def _start_writer(self, written: BatchWrite) -> None:
         """``auto``: once the run has spent :data:`AUTO_COMMIT_S` committing here (a run that commits

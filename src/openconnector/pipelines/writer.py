@@ -6,13 +6,16 @@ runs between the mapping of one batch and the next: one core works, the other wa
 process owns one store connection and commits what the engine sends it, one batch at a time, in
 the order sent, each in its own transaction as before.
 
-The engine keeps one batch in flight at most (:class:`~openconnector.pipelines.engine.PipelineRun`):
-it maps batch N+1 while the child commits N, waits for N's answer, then sends N+1. So when a
-commit fails nothing after it was sent, and the engine writes that batch again itself, where the
-failure is handled as it always was (records the store refuses are isolated and quarantined). A
-batch that shares an origin id with the one in flight waits for it first: its lookups must see
-that write. Batches that must do something after their commit (acknowledge messages, move files,
-remember connector state) are written by the engine itself, after the batch in flight.
+The engine keeps up to :data:`IN_FLIGHT` batches in flight
+(:class:`~openconnector.pipelines.engine.PipelineRun`): it sends batch N+1 while the child still
+commits N, and waits for N's answer before it sends N+2. The child goes on after a commit that
+fails, so the batches sent after it may be committed; the engine hears every answer in flight,
+then writes the failed batches again itself, where the failure is handled as it always was
+(records the store refuses are isolated and quarantined). A batch that shares an origin id with
+one in flight waits for all of them first: its lookups must see those writes, so batches in
+flight never share a record and the order in which they land does not matter. Batches that
+must do something after their commit (acknowledge messages, move files, remember connector state)
+are written by the engine itself, after the batches in flight.
 
 Starting the child costs about a quarter of a second (a fresh interpreter importing the store),
 spent on the other core; ``OPENCONNECTOR_WRITER=auto`` (the default) starts it once a run has
@@ -27,8 +30,10 @@ canonical bytes; for a batch with updates the child also reads what they replace
 The wire (our own pipes, :func:`~openconnector.wire.pack`-ed): the engine sends
 ``("open", url, pipeline, run_id, key, anchor, audit_enabled)`` — the store's URL with its password
 and the audit key go over the pipe, never on a command line — and then
-``("write", log_seq, BatchWrite, AuditWork | None, only_creates)`` per batch (``only_creates``: the
-batch's run log was left out, to be made again from its ``object_inserts``); the child answers
+``("write", log_seq, BatchWrite, AuditWork | None, only_creates)`` per batch (``log_seq``: the
+run-log row the batch follows, ``None`` to go on from the child's own count when batches are in
+flight; ``only_creates``: the batch's run log was left out, to be made again from its
+``object_inserts``); the child answers
 each write with ``("ok", log_seq)`` or ``("failed", message)``, after a first ``("ready",)`` once it
 has started (until then the engine writes batches itself).
 """
@@ -66,6 +71,13 @@ from openconnector.wire import claim, last_words, pack, read_message, spawn
 #: objects it took ~0.43 s instead of ~0.36); a first load of 1,000-record batches starts it after
 #: ~20 batches, a re-run that changes 10% after ~30
 AUTO_COMMIT_S = 0.25
+
+#: batches the engine hands over before it waits for the oldest's answer. With one, each cycle
+#: took the slower of the engine's batch and the child's commit, and the commits vary (median
+#: ~8 ms, ~100 ms when one crosses the WAL bound and checkpoints): a 1M-row PostgreSQL first load
+#: waited ~4 s of ~17.5 on the child while the child waited ~6.4 s on the engine. With two the wait
+#: fell to ~1.8 s (15.5-16.6 s a run); a third took it to ~1.3 s without a shorter run
+IN_FLIGHT = 2
 
 #: the largest pipe asked for: a 1,000-record batch of the core benchmark pickles to ~0.5 MiB
 PIPE_BYTES = 4 * 1024 * 1024
@@ -128,8 +140,9 @@ class WriterProcess:
         code = self._proc.wait()
         return f"the writer process ended (exit code {code}){last_words(self._stderr)}"
 
-    def send(self, log_seq: int, write: BatchWrite, audit: AuditWork | None) -> None:
-        """Hand over one batch's write (without hooks: they do not cross processes). The run log of
+    def send(self, log_seq: int | None, write: BatchWrite, audit: AuditWork | None) -> None:
+        """Hand over one batch's write (without hooks: they do not cross processes); ``log_seq``
+        ``None`` goes on from the run-log rows the child wrote last. The run log of
         a batch that only creates is left out: the child makes it again from ``object_inserts``
         (:func:`created_log`); pickling it was a third of what the batch cost to send."""
         assert not write.extra, "hooks cannot be sent to the writer process"
@@ -139,8 +152,8 @@ class WriterProcess:
         self._post(("write", log_seq, write, audit, creates))
 
     def answer(self) -> tuple[bool, int | str]:
-        """``(True, log_seq)`` once the batch sent last is committed, ``(False, why)`` if it was not
-        (blocking: call it from the engine's worker thread)."""
+        """``(True, log_seq)`` once the oldest batch not yet answered is committed, ``(False, why)``
+        if it was not (blocking: call it from the engine's worker thread)."""
         message = read_message(self._out)
         if message is None:
             return False, self.why_gone()
@@ -218,7 +231,9 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
     _reply(out, ("ready",))
     try:
         while (message := read_message(inp)) is not None:
-            _, writer.log_seq, write, audit, creates = message
+            _, log_seq, write, audit, creates = message
+            if log_seq is not None:  # else the batch follows the one before it here
+                writer.log_seq = log_seq
             if creates:
                 write.log = created_log(write.object_inserts)
             try:
