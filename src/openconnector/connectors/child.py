@@ -33,7 +33,7 @@ from collections.abc import AsyncGenerator
 from typing import IO, Any
 
 from openconnector.connectors.base import Batch, ConnectorError, ReadBase, ReadContext, SourceBase
-from openconnector.wire import last_words, pack, read_message, spawn
+from openconnector.wire import last_words, read_message, spawn, write_message
 
 
 class ChildRead:
@@ -117,8 +117,7 @@ class ChildRead:
 
 
 def _send(out: IO[bytes], message: tuple[Any, ...]) -> None:
-    out.write(pack(message))
-    out.flush()
+    write_message(out, message)
 
 
 async def serve(arguments: bytes, out: IO[bytes]) -> None:

@@ -27,7 +27,7 @@ its project; ``auto`` then sends it batches from the first that writes, once it 
 child builds each batch's audit entries: a batch that only creates sends just its documents'
 canonical bytes; for a batch with updates the child also reads what they replace.
 
-The wire (our own pipes, :func:`~openconnector.wire.pack`-ed): the engine sends
+The wire (our own pipes, :func:`~openconnector.wire.write_message`): the engine sends
 ``("open", url, pipeline, run_id, key, anchor, audit_enabled)`` — the store's URL with its password
 and the audit key go over the pipe, never on a command line — and then
 ``("write", log_seq, BatchWrite, AuditWork | None, only_creates)`` per batch (``log_seq``: the
@@ -62,7 +62,7 @@ from openconnector.audit.keys import SigningKey
 from openconnector.pipelines.ahead import WRITER_MODULE
 from openconnector.registers.batch import BatchWrite, BatchWriter
 from openconnector.registers.checkpoint import database_file
-from openconnector.wire import claim, last_words, pack, read_message, spawn
+from openconnector.wire import claim, last_words, read_message, spawn, write_message
 
 #: seconds a run spends committing in the engine before ``auto`` starts the writer process: about
 #: what the child's start costs (~0.3 s of CPU on the other core, which a database server or a
@@ -117,11 +117,9 @@ class WriterProcess:
         return self._proc.pid
 
     def _post(self, message: tuple[Any, ...]) -> None:
-        try:
-            self._in.write(pack(message))
-            self._in.flush()
-        except (BrokenPipeError, ValueError, OSError):  # gone: the answer that never comes says so
-            pass
+        # gone: the answer that never comes says so
+        with contextlib.suppress(BrokenPipeError, ValueError, OSError):
+            write_message(self._in, message)
 
     def ready(self, wait: bool = False) -> bool | None:
         """Whether the child has started and can take a batch; ``None`` if it ended before it was
@@ -210,8 +208,7 @@ def _widen(pipe: IO[bytes]) -> None:
 
 
 def _reply(out: IO[bytes], message: tuple[Any, ...]) -> None:
-    out.write(pack(message))
-    out.flush()
+    write_message(out, message)
 
 
 def serve(inp: IO[bytes], out: IO[bytes]) -> None:
