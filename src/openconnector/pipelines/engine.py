@@ -342,7 +342,7 @@ class PipelineRun:
             self._interrupted(plan, writer, ctx)
             raise
         if self._remote is not None or self._inflight:
-            try:  # the batch in flight is committed (or written here) before anything else
+            try:  # the batches in flight are committed (or written here) before anything else
                 await asyncio.to_thread(self._stop_writer, plan, writer, ctx)
             except ConnectorError as exc:
                 read_failed = True
