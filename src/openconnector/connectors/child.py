@@ -116,10 +116,6 @@ class ChildRead:
         self._stderr.close()
 
 
-def _send(out: IO[bytes], message: tuple[Any, ...]) -> None:
-    write_message(out, message)
-
-
 async def serve(arguments: bytes, out: IO[bytes]) -> None:
     """The child's side: run the read the parent asked for and send what it gives."""
     from openconnector.connectors import get_connector
@@ -138,10 +134,10 @@ async def serve(arguments: bytes, out: IO[bytes]) -> None:
                 warnings, sent = ctx.warnings[sent:], len(ctx.warnings)
                 # in a thread: while the engine is slow to take it, the connector keeps fetching
                 message = ("batch", records, metas, batch.errors, batch.where, origins, hashes, warnings)
-                await asyncio.to_thread(_send, out, message)
-        _send(out, ("end", ctx.complete, ctx.reason, ctx.new_cursor, ctx.warnings[sent:]))
+                await asyncio.to_thread(write_message, out, message)
+        write_message(out, ("end", ctx.complete, ctx.reason, ctx.new_cursor, ctx.warnings[sent:]))
     except ConnectorError as exc:
-        _send(out, ("error", Exception.__str__(exc), exc.where, exc.retryable))
+        write_message(out, ("error", Exception.__str__(exc), exc.where, exc.retryable))
 
 
 def main() -> None:
@@ -156,7 +152,8 @@ def main() -> None:
     except Exception as exc:
         traceback.print_exc()
         with contextlib.suppress(BrokenPipeError):
-            _send(out, ("error", f"the reader process failed: {type(exc).__name__}: {exc}", None, False))
+            failed = f"the reader process failed: {type(exc).__name__}: {exc}"
+            write_message(out, ("error", failed, None, False))
 
 
 if __name__ == "__main__":

@@ -415,7 +415,7 @@ def _identity(value: Any) -> Any:
 
 
 def _fast_interpolation(env: Any, parts: list[str | Path], slow: Evaluator) -> Evaluator:
-    finalize = env.finalize or (lambda v: v)
+    finalize = env.finalize or _identity
     # (literal text, None) or ("", lookup path), in template order
     steps: list[tuple[str, Path | None]] = [(p, None) if isinstance(p, str) else ("", p) for p in parts]
     names = [(text, None if path is None else path[0]) for text, path in steps]

@@ -207,10 +207,6 @@ def _widen(pipe: IO[bytes]) -> None:
         pass
 
 
-def _reply(out: IO[bytes], message: tuple[Any, ...]) -> None:
-    write_message(out, message)
-
-
 def serve(inp: IO[bytes], out: IO[bytes]) -> None:
     """The child's side: commit each batch the engine sends, in order, and say how it went."""
     from openconnector.gctuning import tune_for_throughput
@@ -225,7 +221,7 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
     writer = BatchWriter(engine, pipeline, run_id)
     tune_for_throughput()  # ~10,000 objects unpickled a batch: few young collections, no full walks
     trail = _trail(engine, key, anchor, audit_enabled)
-    _reply(out, ("ready",))
+    write_message(out, ("ready",))
     try:
         while (message := read_message(inp)) is not None:
             _, log_seq, write, audit, creates = message
@@ -244,10 +240,10 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
                 writer.commit(write)
             except Exception as exc:
                 trail.discard()
-                _reply(out, ("failed", f"{type(exc).__name__}: {exc}"))
+                write_message(out, ("failed", f"{type(exc).__name__}: {exc}"))
                 continue
             trail.after_commit()
-            _reply(out, ("ok", writer.log_seq))
+            write_message(out, ("ok", writer.log_seq))
     finally:
         stop_checkpointer(engine)
         engine.dispose()
