@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import tempfile
+from pathlib import Path
+
+import pytest
 
 from openconnector import wire
 from openconnector.wire import last_words, pack, read_message, unpack, write_message
@@ -46,6 +50,22 @@ def test_the_asyncio_side_reads_the_same_wire() -> None:
     whole = pack(("a",)) + pack(("b", 2))
     assert asyncio.run(read_all(whole)) == [("a",), ("b", 2)]
     assert asyncio.run(read_all(whole[:-2])) == [("a",)]
+
+
+@pytest.mark.skipif(not Path("/proc/sys/fs/pipe-max-size").exists(), reason="Linux pipes only")
+def test_a_pipe_is_widened_so_a_whole_batch_fits_and_a_file_is_left_alone() -> None:
+    import fcntl
+
+    limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    r, w = os.pipe()
+    with open(r, "rb") as out, open(w, "wb", buffering=0) as into:
+        assert fcntl.fcntl(r, fcntl.F_GETPIPE_SZ) < wire.WIDE_PIPE
+        widened = wire.widen(out)
+        assert widened == (wire.WIDE_PIPE if os.geteuid() == 0 else min(wire.WIDE_PIPE, limit))
+        os.set_blocking(w, False)  # a batch of ~500 KB goes in while nobody reads
+        assert into.write(b"x" * min(widened, 500_000)) == min(widened, 500_000)
+    with tempfile.TemporaryFile() as file:
+        assert wire.widen(file) == 0
 
 
 def test_last_words_are_the_last_line_a_child_wrote() -> None:

@@ -10,13 +10,21 @@ pay for the connectors' models (pydantic) at start-up: memory is counted per run
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import pickle
 import subprocess
 import sys
 import tempfile
 from typing import IO, Any
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows: pipes keep their size there
+    fcntl = None  # type: ignore[assignment]
+
 _HEADER = 8  # bytes of the big-endian length before each pickle
+#: the largest pipe buffer Linux gives an unprivileged process (``/proc/sys/fs/pipe-max-size``)
+WIDE_PIPE = 1 << 20
 
 
 def spawn(module: str) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
@@ -28,6 +36,27 @@ def spawn(module: str) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
     )
     assert proc.stdin is not None and proc.stdout is not None
     return proc, stderr
+
+
+def widen(pipe: IO[bytes], size: int = WIDE_PIPE) -> int:
+    """Ask for a pipe buffer of ``size`` bytes; the size the pipe has after (64 KB is Linux's
+    default). Where the kernel refuses (a lower limit, another system) the pipe keeps its size.
+
+    A reader process's batches (~150-500 KB of pickle) did not fit in 64 KB: the child blocked in
+    its write until the engine had taken nearly all of it, so the two stepped in turn. With 1 MB
+    it sends a batch and goes on fetching: a 1,000,000-row MariaDB first load ran 0.3-1.7 s
+    faster in each of 10 alternating pairs (medians ~17.8 -> ~16.7 s). The writer process's pipe
+    keeps its size: widened too, PostgreSQL loads ran ~0.3 s slower in 3 pairs of 3."""
+    setsize = getattr(fcntl, "F_SETPIPE_SZ", None)
+    getsize = getattr(fcntl, "F_GETPIPE_SZ", None)
+    if setsize is None or getsize is None:  # pragma: no cover - not Linux
+        return 0
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(pipe.fileno(), setsize, size)
+        return int(fcntl.fcntl(pipe.fileno(), getsize))
+    except OSError:  # not a pipe
+        return 0
 
 
 #: children started before they are needed (:func:`spawn_ahead`), by module, until claimed

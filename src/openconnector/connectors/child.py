@@ -33,7 +33,7 @@ from collections.abc import AsyncGenerator
 from typing import IO, Any
 
 from openconnector.connectors.base import Batch, ConnectorError, ReadBase, ReadContext, SourceBase
-from openconnector.wire import last_words, read_message, spawn, write_message
+from openconnector.wire import last_words, read_message, spawn, widen, write_message
 
 
 class ChildRead:
@@ -48,6 +48,7 @@ class ChildRead:
         self._proc, self._stderr = spawn("openconnector.connectors.child")
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._out: IO[bytes] = self._proc.stdout
+        widen(self._out)  # the child sends a batch and goes on reading while this process loads it
         arguments = (type_, name, source, read, ctx.cursor, ctx.full, ctx.pipeline)
         with contextlib.suppress(BrokenPipeError):  # a child that died at once says so on receive
             self._proc.stdin.write(pickle.dumps(arguments, 5))
