@@ -5,6 +5,7 @@ readers is not repeated here; these are the relay's own faults and decisions."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import signal
 import tempfile
@@ -49,15 +50,20 @@ async def test_reads_through_the_relay_in_order_and_leaves_no_process(
     connector = get_connector("rabbitmq")("mq", source)
     assert isinstance(connector, RabbitMQConnector)
     ids: list[int] = []
+    pipe_sizes: list[int] = []
     async with connector:
         async for batch in connector.read(read, ReadContext("p")):
             s = connector._session
             assert s is not None and s.relay is not None
             pid = s.relay.pid
+            if not pipe_sizes and hasattr(fcntl, "F_GETPIPE_SZ"):  # the relay widened its wire (Linux)
+                wire = s.relay._proc._transport.get_pipe_transport(1).get_extra_info("pipe")  # type: ignore[attr-defined]
+                pipe_sizes.append(fcntl.fcntl(wire.fileno(), fcntl.F_GETPIPE_SZ))
             ids += [r["id"] for r in batch.records]
             assert batch.ack is not None
             await batch.ack()
     assert ids == [b["id"] for b in bodies]  # every message once, in queue order
+    assert all(size > 65_536 for size in pipe_sizes)  # more than Linux's default
     assert gone(pid)
     assert await rabbit.count(queue) == 0
 

@@ -42,7 +42,7 @@ from aiormq.abc import DeliveredMessage
 
 from openconnector.connectors.base import ConnectorError
 from openconnector.connectors.rabbitmq.config import RabbitSource
-from openconnector.wire import last_words, pack, unpack
+from openconnector.wire import last_words, pack, unpack, widen
 
 #: ``read.reader: auto`` consumes through a relay when this many messages are ready at the start:
 #: starting it costs ~0.25 s, and it saves ~30 µs a message (a run of 20,000 took 1.50 s instead of
@@ -353,6 +353,9 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a stray print() from a library must not corrupt the wire
+    # deliveries go on while the engine loads the batch before (100,000 messages, 12 alternating
+    # pairs: 9 faster, medians ~6.2 -> ~5.8 s)
+    widen(out)
     with contextlib.suppress(BrokenPipeError):  # the parent has gone: nothing to tell
         asyncio.run(_serve(out))
 
