@@ -23,8 +23,8 @@ except ImportError:  # pragma: no cover - not on Windows: pipes keep their size 
     fcntl = None  # type: ignore[assignment]
 
 _HEADER = 8  # bytes of the big-endian length before each pickle
-#: the largest pipe buffer Linux gives an unprivileged process (``/proc/sys/fs/pipe-max-size``)
-WIDE_PIPE = 1 << 20
+#: the most :func:`widen` asks for: a few batches of ~0.5 MiB
+WIDE_PIPE = 4 * 1024 * 1024
 
 
 def spawn(module: str) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
@@ -39,17 +39,29 @@ def spawn(module: str) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
 
 
 def widen(pipe: IO[bytes], size: int = WIDE_PIPE) -> int:
-    """Ask for a pipe buffer of ``size`` bytes; the size the pipe has after (64 KB is Linux's
-    default). Where the kernel refuses (a lower limit, another system) the pipe keeps its size.
+    """Make ``pipe`` hold ``size`` bytes, or as much as the system lets this process ask for
+    (``/proc/sys/fs/pipe-max-size``, 1 MiB by default; Linux's pipes hold 64 KiB unless asked).
+    Returns the size the pipe has after; 0 where there is no such setting (not Linux, not a pipe).
 
-    A reader process's batches (~150-500 KB of pickle) did not fit in 64 KB: the child blocked in
-    its write until the engine had taken nearly all of it, so the two stepped in turn. With 1 MB
-    it sends a batch and goes on fetching: a 1,000,000-row MariaDB first load ran 0.3-1.7 s
-    faster in each of 10 alternating pairs (medians ~17.8 -> ~16.7 s). The writer process's pipe
-    keeps its size: widened too, PostgreSQL loads ran ~0.3 s slower in 3 pairs of 3."""
+    A batch (~0.15-0.5 MiB of pickle) must fit, or the sending side is held in its write until the
+    other has taken nearly all of it, and the two step in turn. The writer process's pipe: written
+    64 KiB at a time, each refill waited for the interpreter lock, held meanwhile by the thread
+    fetching the next page (10 ms a batch). A reader process's: a 1,000,000-row MariaDB first load
+    ran 0.3-1.7 s faster with it in each of 10 alternating pairs (medians ~17.8 -> ~16.7 s)."""
     setsize = getattr(fcntl, "F_SETPIPE_SZ", None)
     getsize = getattr(fcntl, "F_GETPIPE_SZ", None)
     if setsize is None or getsize is None:  # pragma: no cover - not Linux
+        return 0
+    try:
+        with open("/proc/sys/fs/pipe-max-size") as f:
+            size = min(size, int(f.read()))
+    except (OSError, ValueError):  # pragma: no cover - no such file: ask, the kernel says no or yes
+        pass
+    try:
+        with contextlib.suppress(OSError):  # a limit lowered below the default: the pipe works as is
+            fcntl.fcntl(pipe.fileno(), setsize, size)
+        return int(fcntl.fcntl(pipe.fileno(), getsize))
+    except OSError:  # not a pipe
         return 0
     try:
         with contextlib.suppress(OSError):

@@ -62,7 +62,7 @@ from openconnector.audit.keys import SigningKey
 from openconnector.pipelines.ahead import WRITER_MODULE
 from openconnector.registers.batch import BatchWrite, BatchWriter
 from openconnector.registers.checkpoint import database_file
-from openconnector.wire import claim, last_words, read_message, spawn, write_message
+from openconnector.wire import claim, last_words, read_message, spawn, widen, write_message
 
 #: seconds a run spends committing in the engine before ``auto`` starts the writer process: about
 #: what the child's start costs (~0.3 s of CPU on the other core, which a database server or a
@@ -78,9 +78,6 @@ AUTO_COMMIT_S = 0.25
 #: waited ~4 s of ~17.5 on the child while the child waited ~6.4 s on the engine. With two the wait
 #: fell to ~1.8 s (15.5-16.6 s a run); a third took it to ~1.3 s without a shorter run
 IN_FLIGHT = 2
-
-#: the largest pipe asked for: a 1,000-record batch of the core benchmark pickles to ~0.5 MiB
-PIPE_BYTES = 4 * 1024 * 1024
 
 #: a batch's audit entries, ready for :meth:`AuditTrail.append_prepared`: (header key, entries)
 AuditPayload = tuple[tuple[Any, ...], list[Prepared]]
@@ -106,7 +103,7 @@ class WriterProcess:
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._in: IO[bytes] = self._proc.stdin
         self._out: IO[bytes] = self._proc.stdout
-        _widen(self._in)
+        widen(self._in)  # a 1,000-record batch of the core benchmark pickles to ~0.5 MiB
         key = trail.key() if trail.enabled else None
         url = engine.url.render_as_string(hide_password=False)
         self._post(("open", url, pipeline, run_id, key, trail.anchor_path, trail.enabled))
@@ -191,20 +188,6 @@ def _only_creates(write: BatchWrite) -> bool:
 def created_log(object_inserts: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
     """The run log of a batch that only creates: ``[origin_id, "created", object_id, None]`` each."""
     return [[row[2], "created", row[0], None] for row in object_inserts]
-
-
-def _widen(pipe: IO[bytes]) -> None:
-    """A pipe that holds a whole batch (Linux's bound, 1 MiB by default, against 64 KiB): written
-    64 KiB at a time, each refill waited for the interpreter lock, held meanwhile by the thread
-    fetching the next page — 10 ms a batch."""
-    try:
-        import fcntl
-
-        with open("/proc/sys/fs/pipe-max-size") as f:
-            size = min(int(f.read()), PIPE_BYTES)
-        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, size)
-    except (ImportError, OSError, ValueError, AttributeError):  # not Linux, or a lower bound: it works
-        pass
 
 
 def serve(inp: IO[bytes], out: IO[bytes]) -> None:
