@@ -63,12 +63,6 @@ def widen(pipe: IO[bytes], size: int = WIDE_PIPE) -> int:
         return int(fcntl.fcntl(pipe.fileno(), getsize))
     except OSError:  # not a pipe
         return 0
-    try:
-        with contextlib.suppress(OSError):
-            fcntl.fcntl(pipe.fileno(), setsize, size)
-        return int(fcntl.fcntl(pipe.fileno(), getsize))
-    except OSError:  # not a pipe
-        return 0
 
 
 #: children started before they are needed (:func:`spawn_ahead`), by module, until claimed

@@ -14,10 +14,10 @@ Starting the child costs about half a second (a fresh interpreter importing the 
 is why connectors decide per read (``read.reader``).
 
 The wire: the parent writes one pickle, ``(type, name, source, read, cursor, full, pipeline)``,
-to the child's stdin; the child answers on a private copy of its stdout with length-prefixed
-pickles: ``("batch", records, meta, errors, where, origins, hashes, warnings)`` per batch, then
-``("end", complete, reason, new_cursor, warnings)`` or ``("error", message, where, retryable)``.
-Only our own child writes to that pipe.
+to the child's stdin; the child answers on a private copy of its stdout, widened to hold a batch,
+with pickles (:func:`~openconnector.wire.write_message`): ``("batch", records, meta, errors, where,
+origins, hashes, warnings)`` per batch, then ``("end", complete, reason, new_cursor, warnings)`` or
+``("error", message, where, retryable)``. Only our own child writes to that pipe.
 """
 
 from __future__ import annotations
