@@ -6,10 +6,19 @@ from collections.abc import Iterator
 
 import pytest
 
+from openconnector.connectors.sql import mycext
+
 from .dbs import Db, admin_engine
 
 
-def _db(kind: str) -> Iterator[Db]:
+def _db(kind: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Db]:
+    """``mysql`` reads through MySQL Connector/Python's C extension, ``mysql-pymysql`` through
+    PyMySQL alone: every MySQL test runs both ways, and they must agree."""
+    if kind == "mysql" and not mycext.available():
+        pytest.skip("MySQL Connector/Python's C extension is not installed (the [mysql-c] extra)")
+    if kind == "mysql-pymysql":
+        monkeypatch.setenv(mycext.ENV, "0")
+        kind = "mysql"
     db = Db(kind, admin_engine(kind))
     try:
         yield db
@@ -17,23 +26,23 @@ def _db(kind: str) -> Iterator[Db]:
         db.drop_all()
 
 
-@pytest.fixture(params=["postgresql", "mysql", "mssql"])
-def db(request: pytest.FixtureRequest) -> Iterator[Db]:
+@pytest.fixture(params=["postgresql", "mysql", "mysql-pymysql", "mssql"])
+def db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Db]:
     """Each database type in turn (MSSQL only when a server is configured)."""
-    yield from _db(request.param)
+    yield from _db(request.param, monkeypatch)
 
 
 @pytest.fixture
-def pg() -> Iterator[Db]:
-    yield from _db("postgresql")
+def pg(monkeypatch: pytest.MonkeyPatch) -> Iterator[Db]:
+    yield from _db("postgresql", monkeypatch)
+
+
+@pytest.fixture(params=["mysql", "mysql-pymysql"])
+def my(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Db]:
+    yield from _db(request.param, monkeypatch)
 
 
 @pytest.fixture
-def my() -> Iterator[Db]:
-    yield from _db("mysql")
-
-
-@pytest.fixture
-def ms() -> Iterator[Db]:
+def ms(monkeypatch: pytest.MonkeyPatch) -> Iterator[Db]:
     """MSSQL, only where OPENCONNECTOR_TEST_MSSQL_URL names a server (skipped otherwise)."""
-    yield from _db("mssql")
+    yield from _db("mssql", monkeypatch)

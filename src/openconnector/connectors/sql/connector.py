@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator
-from typing import Any, ClassVar, Literal
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -29,6 +30,9 @@ from openconnector.connectors.sql.estimate import CHILD_READ_ROWS, estimated_row
 from openconnector.connectors.sql.location import masked
 from openconnector.connectors.sql.reader import Chunk, Plan, Stream, StreamClosed, plan_read
 from openconnector.connectors.sql.write import write_records
+
+if TYPE_CHECKING:
+    from openconnector.connectors.sql.mycext import CRows
 
 log = logging.getLogger("openconnector.connectors.sql")
 
@@ -89,7 +93,17 @@ class SqlConnector(Connector):
 
     def _stream(self, read: SqlRead) -> Stream:
         converter = Converter(read.decimals or self.sql_source.decimals)
-        return Stream(self.engine, converter, read.batch_size, read.id_columns)
+        return Stream(self.engine, converter, read.batch_size, read.id_columns, self._c_rows())
+
+    def _c_rows(self) -> Callable[[sa.Connection], CRows] | None:
+        """What opens a MySQL read on the C extension, if it can take this source (mycext.py)."""
+        if self.sql_source.type != "mysql":
+            return None
+        from openconnector.connectors.sql import mycext
+
+        if not mycext.usable(self.sql_source):
+            return None
+        return functools.partial(mycext.CRows, self.sql_source, app_name=f"openconnector:{self.name}")
 
     async def read(self, read: ReadBase, ctx: ReadContext) -> AsyncIterator[Batch]:
         sql_read = read if isinstance(read, SqlRead) else SqlRead.model_validate(read.model_dump())
@@ -139,12 +153,20 @@ class SqlConnector(Connector):
         if read.table is None or (read.incremental is not None and ctx.cursor is not None and not ctx.full):
             return False  # a query's size is unknown; an incremental run reads only what is new
         threshold = CHILD_READ_ROWS.get(self.engine.dialect.name)
-        if threshold is None:  # a driver that decodes in C: the thread is faster (estimate.py)
-            return False
+        if threshold is None or self._c_rows() is not None:
+            return False  # a driver that decodes in C: the thread is faster (estimate.py)
         estimate = estimated_rows(self.engine, self.sql_source, read.table)
         if estimate < threshold:
             return False
-        log.info("%s: reading table %s (about %d rows) in a child process", self.name, read.table, estimate)
+        hint = ""
+        if self.sql_source.type == "mysql":  # the only dialect with a child threshold
+            from openconnector.connectors.sql import mycext
+
+            if not mycext.available():
+                hint = "; the [mysql-c] extra would read it faster (docs/connectors/mysql.md)"
+        log.info(
+            "%s: reading table %s (about %d rows) in a child process%s", self.name, read.table, estimate, hint
+        )
         return True
 
     @staticmethod

@@ -239,17 +239,24 @@ class Converter:
     def rows(
         self, names: Sequence[str], rows: Sequence[Sequence[Any]], special: Sequence[Convert | None]
     ) -> list[dict[str, Any]] | None:
+        """A whole chunk of rows; see :meth:`columns`."""
+        if not rows:
+            return []
+        return self.columns(names, list(zip(*rows, strict=True)), special)
+
+    def columns(
+        self, names: Sequence[str], columns: Sequence[Sequence[Any]], special: Sequence[Convert | None]
+    ) -> list[dict[str, Any]] | None:
         """A whole chunk, converted column by column; ``None`` if some value does not convert.
 
         Column-wise, a column of one type is converted by one C-level ``map`` instead of a Python
         call per value, which roughly doubles the rows per second. On ``None`` the caller converts
         the chunk row by row to find which rows failed.
         """
-        if not rows:
-            return []
-        columns = list(zip(*rows, strict=True))
         if len(columns) != len(names):
             raise ValueError(f"{len(names)} column names for rows of {len(columns)} values")
+        if not columns or not columns[0]:
+            return []
         try:
             converted = [self._column(col, sp) for col, sp in zip(columns, special, strict=True)]
         except Unconvertible:

@@ -39,6 +39,9 @@ def _code(orig: BaseException) -> str | None:
 def server_message(exc: BaseException) -> str:
     """The database's message without SQLAlchemy's SQL/parameter echo."""
     orig = exc.orig if isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None else exc
+    errno, msg = getattr(orig, "errno", None), getattr(orig, "msg", None)
+    if isinstance(errno, int) and isinstance(msg, str):  # MySQL Connector/Python: args repeat the code
+        return f"({errno}) {msg.strip()}"
     args: tuple[Any, ...] = tuple(getattr(orig, "args", ()))
     if len(args) >= 2 and isinstance(args[0], int):
         text = args[1].decode("utf-8", "replace") if isinstance(args[1], bytes) else str(args[1])

@@ -12,9 +12,9 @@ import difflib
 import logging
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -39,6 +39,9 @@ from openconnector.connectors.sql.statements import (
     table_select,
 )
 from openconnector.jsonutil import dumps_str
+
+if TYPE_CHECKING:  # the module imports PyMySQL, which a PostgreSQL read never needs
+    from openconnector.connectors.sql.mycext import CRows
 
 log = logging.getLogger("openconnector.connectors.sql")
 
@@ -252,12 +255,23 @@ class StreamClosed(Exception):
 
 
 class Stream:
-    """One streamed SELECT. ``open`` → ``next_chunk`` until ``None`` → ``close``."""
+    """One streamed SELECT. ``open`` → ``next_chunk`` until ``None`` → ``close``.
+
+    ``c_rows``, when given, opens the SELECT on MySQL Connector/Python's C extension instead of
+    the planning connection (:mod:`.mycext`); planning stays on SQLAlchemy either way.
+    """
 
     def __init__(
-        self, engine: sa.Engine, converter: Converter, batch_size: int, id_columns: Sequence[str]
+        self,
+        engine: sa.Engine,
+        converter: Converter,
+        batch_size: int,
+        id_columns: Sequence[str],
+        c_rows: Callable[[sa.Connection], CRows] | None = None,
     ) -> None:
         self.engine = engine
+        self.c_rows = c_rows
+        self.crows: CRows | None = None
         self.converter = converter
         self.batch_size = batch_size
         self.id_columns = list(id_columns)
@@ -279,9 +293,20 @@ class Stream:
 
     def open(self, plan: Plan) -> None:
         assert self.conn is not None
-        conn = self.conn.execution_options(yield_per=self.batch_size)
-        self.result = result = conn.execute(plan.statement, plan.params)
-        self.names = list(result.keys())
+        type_codes: Sequence[Any] = ()
+        if self.c_rows is not None:
+            from openconnector.connectors.sql.mycext import final_sql
+
+            self.crows = self.c_rows(self.conn)
+            self.names = self.crows.execute(final_sql(plan.statement, plan.params, self.conn))
+            type_codes = self.crows.type_codes
+            self.conn.rollback()  # planning is done: no transaction held open for the whole read
+        else:
+            conn = self.conn.execution_options(yield_per=self.batch_size)
+            self.result = result = conn.execute(plan.statement, plan.params)
+            self.names = list(result.keys())
+            if self.engine.dialect.name in ("mysql", "mariadb"):
+                type_codes = [d[1] for d in result.cursor.description or []]
         where = plan.where
         known = {n: None for n in self.names}
         for id_col in self.id_columns:
@@ -290,34 +315,35 @@ class Stream:
             _resolve(plan.cursor_column, known, False, "incremental.cursor", f"the result of the {where}")
             self.cursor_index = self.names.index(plan.cursor_column)
         self.special = [json_text if n in plan.json_columns else None for n in self.names]
-        if self.engine.dialect.name in ("mysql", "mariadb"):
-            description: Sequence[Sequence[Any]] = result.cursor.description or []
-            for i, d in enumerate(description):
-                if self.special[i] is None:
-                    self.special[i] = _MYSQL_SPECIAL.get(d[1])
+        for i, code in enumerate(type_codes):
+            if self.special[i] is None:
+                self.special[i] = _MYSQL_SPECIAL.get(code)
         self.newest = None
 
     def next_chunk(self) -> Chunk | None:
         with self._lock:
+            if self.crows is not None:
+                return self._convert(self.crows.fetch(self.batch_size))
             if self.result is None:  # closed meanwhile: the read did NOT reach its end
                 raise StreamClosed("the connector was closed during the read")
             rows = self.result.fetchmany(self.batch_size)
-            return self._convert(rows)
+            return self._convert(list(zip(*rows, strict=True)) if rows else None)
 
-    def _convert(self, rows: Sequence[Any]) -> Chunk | None:
-        if not rows:
+    def _convert(self, columns: Sequence[Sequence[Any]] | None) -> Chunk | None:
+        if not columns or not columns[0]:
             self.done = True
             return None
+        count = len(columns[0])
         first = self.rows + 1
-        self.rows += len(rows)
+        self.rows += count
         records: list[dict[str, Any]] = []
         errors: list[RecordError] = []
         conv = self.converter
         names, special = self.names, self.special
-        fast = conv.rows(names, rows, special)
+        fast = conv.columns(names, columns, special)
         if fast is not None:
             records = fast
-        for n, row in enumerate(rows if fast is None else (), start=first):
+        for n, row in enumerate(zip(*columns, strict=True) if fast is None else (), start=first):
             try:
                 records.append(conv.row(names, row, special))
             except ColumnError as exc:
@@ -328,8 +354,7 @@ class Stream:
                     )
                 )
         if self.cursor_index is not None:
-            ci = self.cursor_index
-            values = [v for r in rows if (v := r[ci]) is not None]
+            values = [v for v in columns[self.cursor_index] if v is not None]
             try:
                 top = max(values, default=None)
             except TypeError:  # mixed kinds (a zero date among dates): the column's main kind wins
@@ -342,12 +367,17 @@ class Stream:
             self._close()
 
     def _close(self) -> None:
-        conn, result = self.conn, self.result
-        self.conn = self.result = None
+        conn, result, crows = self.conn, self.result, self.crows
+        self.conn = self.result = self.crows = None
+        if crows is not None:
+            try:
+                crows.close(finished=self.done)
+            except Exception:  # the server may be gone already
+                log.debug("closing a database read", exc_info=True)
         if conn is None:
             return
         try:
-            if not self.done:
+            if crows is None and not self.done:
                 # an unfinished unbuffered result (pymysql) would be read to its end on close, which
                 # for a big table takes as long as the read; dropping the connection ends it at once
                 # and never returns a half-read connection to the pool
