@@ -191,6 +191,7 @@ class Converter:
     """Converts rows to records. Built once per read; the per-value path is one dict lookup."""
 
     def __init__(self, decimals: Decimals = "string") -> None:
+        self.decimals = decimals
         table: dict[type, Convert | None] = {
             str: None,
             int: None,

@@ -298,7 +298,12 @@ class Stream:
             from openconnector.connectors.sql.mycext import final_sql
 
             self.crows = self.c_rows(self.conn)
-            self.names = self.crows.execute(final_sql(plan.statement, plan.params, self.conn))
+            as_text = self.converter.decimals == "string"
+            self.names = self.crows.execute(
+                final_sql(plan.statement, plan.params, self.conn),
+                # the cursor column's values are compared (the new mark): they stay Decimals
+                decimal_text=lambda name: as_text and name != plan.cursor_column,
+            )
             type_codes = self.crows.type_codes
             self.conn.rollback()  # planning is done: no transaction held open for the whole read
         else:
