@@ -31,6 +31,7 @@ from openconnector.connectors.sql.convert import (
     mysql_date,
     mysql_time,
 )
+from openconnector.connectors.sql.errors import server_message
 from openconnector.connectors.sql.statements import (
     CURSOR_PARAM,
     bind_names,
@@ -295,9 +296,18 @@ class Stream:
         assert self.conn is not None
         type_codes: Sequence[Any] = ()
         if self.c_rows is not None:
+            try:
+                self.crows = self.c_rows(self.conn)
+            except sa_exc.DBAPIError as exc:
+                # PyMySQL connected with the same settings; the C client may not (MySQL 8's
+                # caching_sha2_password without TLS needs a key exchange it does not ask for)
+                log.warning(
+                    "MySQL Connector/Python could not connect (%s); reading through PyMySQL",
+                    server_message(exc),
+                )
+        if self.crows is not None:
             from openconnector.connectors.sql.mycext import final_sql
 
-            self.crows = self.c_rows(self.conn)
             as_text = self.converter.decimals == "string"
             self.names = self.crows.execute(
                 final_sql(plan.statement, plan.params, self.conn),
