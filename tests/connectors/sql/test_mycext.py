@@ -217,3 +217,13 @@ async def test_a_c_client_that_cannot_connect_leaves_the_read_to_pymysql(
     assert [r["id"] for r in result.records] == list(range(1, 251))
     assert "(2061) Authentication plugin 'caching_sha2_password' failed" in caplog.text
     assert "reading through PyMySQL" in caplog.text
+
+
+async def test_localhost_is_tcp_as_with_pymysql(my: Db) -> None:
+    # libmysqlclient takes a bare "localhost" for its UNIX socket (another path, maybe another
+    # account); Connector/Python, given a port, connects by TCP as PyMySQL does
+    location = my.location.replace("127.0.0.1", "localhost")
+    assert "localhost" in location
+    sql = "SELECT 1 AS id, HOST AS h FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()"
+    [record] = (await read_all(my.connector(location=location), {"query": sql, "id": "id"})).records
+    assert record["h"].startswith("127.0.0.1:"), record  # a socket connection shows "localhost"
