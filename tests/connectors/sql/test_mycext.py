@@ -227,3 +227,15 @@ async def test_localhost_is_tcp_as_with_pymysql(my: Db) -> None:
     sql = "SELECT 1 AS id, HOST AS h FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()"
     [record] = (await read_all(my.connector(location=location), {"query": sql, "id": "id"})).records
     assert record["h"].startswith("127.0.0.1:"), record  # a socket connection shows "localhost"
+
+
+async def test_the_planning_connection_goes_back_to_the_pool_during_the_read(my: Db) -> None:
+    t = my.id_table(300)
+    conn = my.connector()
+    checked_out: list[int] = []
+    async with conn:
+        read = conn.Read.model_validate({"table": t, "id": "id", "batch_size": 100})
+        async for _batch in conn.read(read, ReadContext(pipeline="test")):
+            pool = conn.engine.pool
+            checked_out.append(pool.checkedout())  # type: ignore[attr-defined]
+    assert checked_out == [0, 0, 0]  # the SELECT runs on the C extension's own connection

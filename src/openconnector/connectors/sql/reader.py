@@ -315,7 +315,9 @@ class Stream:
                 decimal_text=lambda name: as_text and name != plan.cursor_column,
             )
             type_codes = self.crows.type_codes
-            self.conn.rollback()  # planning is done: no transaction held open for the whole read
+            # planning is done: its connection goes back to the pool for the length of the read
+            self.conn.close()
+            self.conn = None
         else:
             conn = self.conn.execution_options(yield_per=self.batch_size)
             self.result = result = conn.execute(plan.statement, plan.params)
