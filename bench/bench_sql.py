@@ -166,6 +166,15 @@ def prepare(engine: sa.Engine, kind: str, rows: int) -> str:
     return table
 
 
+def mysql_driver() -> str:
+    """Which driver the runs read MariaDB with (they inherit this environment)."""
+    from openconnector.connectors.sql import SqlSource, mycext
+
+    if mycext.usable(SqlSource.model_validate({"type": "mysql", "location": LOCATIONS["mysql"]})):
+        return "read by the C extension ([mysql-c])"
+    return "read by PyMySQL"
+
+
 def run(work: Path) -> tuple[dict[str, object], float]:
     """One ``openconnector run`` in ``work``: its result (with ``cpu_s`` added) and peak memory."""
     m = measure([PY, "-m", "openconnector", "run", "people", "--json"], cwd=work)
@@ -219,6 +228,7 @@ def main() -> None:
                             "peak_mb": peak,
                             "note": f"created {c['created']}, cpu {result['cpu_s']:.1f} s, "
                             f"with children {result['tree_mb']:.0f} MB"
+                            + (f", {mysql_driver()}" if kind == "mysql" else "")
                             + ("" if "a" in args.scenarios else " (setup)"),
                         }
                     )
