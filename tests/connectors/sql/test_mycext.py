@@ -199,23 +199,35 @@ def test_server_message_of_a_connector_python_error() -> None:
     assert server_message(err) == "(1146) Table 'test.nope' doesn't exist"
 
 
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        # what MySQL 8 says to a client that cannot exchange keys without TLS
+        ("auth", "(2061) Authentication plugin 'caching_sha2_password' failed"),
+        # a release of the driver that does not take an argument
+        ("type", "unexpected keyword argument 'conn_attrs'"),
+    ],
+)
 async def test_a_c_client_that_cannot_connect_leaves_the_read_to_pymysql(
-    my: Db, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    my: Db, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, error: str, said: str
 ) -> None:
     from mysql.connector import errors
 
     driver = mycext._driver()
     assert driver is not None
 
-    def refuse(**kwargs: Any) -> Any:  # what MySQL 8 says to a client that cannot exchange keys
-        raise errors.InterfaceError(msg="Authentication plugin 'caching_sha2_password' failed", errno=2061)
+    def refuse(**kwargs: Any) -> Any:
+        if error == "auth":
+            message = "Authentication plugin 'caching_sha2_password' failed"
+            raise errors.InterfaceError(msg=message, errno=2061)
+        raise TypeError("__init__() got an unexpected keyword argument 'conn_attrs'")
 
     monkeypatch.setattr(driver, "connection", refuse)
     t = my.id_table(250)
     with caplog.at_level("WARNING", logger="openconnector.connectors.sql"):
         result = await read_all(my.connector(), {"table": t, "id": "id", "batch_size": 100})
     assert [r["id"] for r in result.records] == list(range(1, 251))
-    assert "(2061) Authentication plugin 'caching_sha2_password' failed" in caplog.text
+    assert said in caplog.text
     assert "reading through PyMySQL" in caplog.text
 
 

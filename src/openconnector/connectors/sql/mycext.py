@@ -152,7 +152,7 @@ class CRows:
     def __init__(self, source: SqlSource, planning: sa.Connection, app_name: str) -> None:
         dbapi = planning.connection.dbapi_connection
         assert dbapi is not None
-        self._dbapi = dbapi
+        self._dbapi: Any = dbapi
         driver = _driver()
         assert driver is not None, "checked by usable()"
         self._driver = driver
@@ -204,6 +204,7 @@ class CRows:
         description = self._cursor.description or []
         names = [str(d[0]) for d in description]
         self._plan = decoders(description, self._dbapi)
+        self._dbapi = None  # the planning connection goes back to its pool now
         for i, column in enumerate(description):
             if column[1] in _DECIMALS and decimal_text(names[i]):
                 self._plan[i] = ("ascii", None)

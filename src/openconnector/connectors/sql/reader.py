@@ -298,9 +298,10 @@ class Stream:
         if self.c_rows is not None:
             try:
                 self.crows = self.c_rows(self.conn)
-            except sa_exc.DBAPIError as exc:
+            except Exception as exc:
                 # PyMySQL connected with the same settings; the C client may not (MySQL 8's
-                # caching_sha2_password without TLS needs a key exchange it does not ask for)
+                # caching_sha2_password without TLS needs a key exchange it does not ask for), or
+                # a release of it may not take what it is given: the read is not lost for that
                 log.warning(
                     "MySQL Connector/Python could not connect (%s); reading through PyMySQL",
                     server_message(exc),
