@@ -110,6 +110,11 @@ def _settle(fut: asyncio.Future[Any], result: Any = None, exc: BaseException | N
         fut.set_result(result)
 
 
+def _retrieve(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled():
+        fut.exception()
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -237,6 +242,10 @@ class Dispatcher:
         active = ActiveRun(
             run_id or uuid7(), pipeline, trigger, dry_run, loop.create_future(), loop.create_future()
         )
+        # A run that fails to start (PipelineBusy) fails both futures; a queued run waits only for
+        # ``done`` (handled in _finished), so ``started``'s failure is read here: unread, asyncio
+        # would log "Future exception was never retrieved" at each retry of a busy pipeline.
+        active.started.add_done_callback(_retrieve)
         project = self.project()
 
         def on_start() -> None:
