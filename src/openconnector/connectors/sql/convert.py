@@ -288,7 +288,7 @@ class Converter:
     def _bulk(self, kind: type) -> Callable[[Sequence[Any]], Sequence[Any]]:
         if kind is float:
             return _finite_floats
-        if kind is decimal.Decimal and self._table[decimal.Decimal] is decimal_string:
+        if kind is decimal.Decimal and self.decimals == "string":
             return _decimal_strings
         if kind in (dt.datetime, dt.date, dt.time):
             iso = kind.isoformat

@@ -50,7 +50,7 @@ class _Driver:
 
     def __init__(self, connection: Any, error: type[Exception]) -> None:
         self.connection = connection
-        self.errors: tuple[type[Exception], ...] = (error,)
+        self.error = error
 
 
 @functools.cache
@@ -82,7 +82,7 @@ def usable(source: SqlSource) -> bool:
 
 def _wrapped(exc: Exception, driver: _Driver) -> sa_exc.DBAPIError:
     """The driver's error as SQLAlchemy wraps PyMySQL's, so messages and retry rules are shared."""
-    wrapped = sa_exc.DBAPIError.instance(None, None, exc, driver.errors[0])
+    wrapped = sa_exc.DBAPIError.instance(None, None, exc, driver.error)
     assert isinstance(wrapped, sa_exc.DBAPIError)
     return wrapped
 
@@ -170,7 +170,7 @@ class CRows:
                 conn_attrs={"program_name": given["program_name"]},
                 ssl_disabled=True,  # as PyMySQL, which only speaks TLS when told to
             )
-        except driver.errors as exc:
+        except driver.error as exc:
             raise _wrapped(exc, driver) from None
         self._cursor: Any = None
         # the session as PyMySQL's: collation (ORDER BY on text), time zone (TIMESTAMP values)
@@ -186,7 +186,7 @@ class CRows:
         try:
             with self._cnx.cursor() as cursor:
                 cursor.execute(sql, params or None)
-        except self._driver.errors as exc:
+        except self._driver.error as exc:
             raise _wrapped(exc, self._driver) from None
 
     def execute(self, sql: str, decimal_text: Callable[[str], bool] = lambda name: False) -> list[str]:
@@ -199,7 +199,7 @@ class CRows:
         try:
             self._cursor = self._cnx.cursor(raw=True)
             self._cursor.execute(sql)
-        except self._driver.errors as exc:
+        except self._driver.error as exc:
             raise _wrapped(exc, self._driver) from None
         description = self._cursor.description or []
         names = [str(d[0]) for d in description]
@@ -215,7 +215,7 @@ class CRows:
         """The next up to ``size`` rows as decoded columns; ``None`` at the end."""
         try:
             rows = self._cursor.fetchmany(size)
-        except self._driver.errors as exc:
+        except self._driver.error as exc:
             raise _wrapped(exc, self._driver) from None
         if not rows:
             return None
